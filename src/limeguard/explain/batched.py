@@ -1,0 +1,108 @@
+"""The vectorised engine: all perturbed images of a group of images built by one broadcast op,
+the model run in chunks of ``chunk_size`` images, all ridge regressions solved in one call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from limeguard.attacks.pgd import model_mode
+from limeguard.explain.config import LimeConfig
+from limeguard.explain.engines import Attributions, check_finite
+from limeguard.explain.ridge import weighted_ridge
+from limeguard.explain.sampling import cosine_distances, kernel_weights, pad_masks
+from limeguard.explain.segmentation import Segmentation
+from limeguard.runtime import progress
+
+
+def superpixel_means(images: torch.Tensor, segments: torch.Tensor, width: int) -> torch.Tensor:
+    """Mean colour of each superpixel (lime's fill), computed in float64 as lime does.
+
+    Args:
+        images: (B, C, H, W) float; segments: (B, H, W) int64 labels < width.
+    Returns:
+        (B, C, H*W) float32: every pixel replaced by its superpixel's mean colour.
+    """
+    b, c = images.shape[:2]
+    flat = images.reshape(b, c, -1).to(torch.float64)
+    index = segments.reshape(b, 1, -1).expand(b, c, -1)  # (B, C, HW)
+    sums = torch.zeros((b, c, width), dtype=torch.float64, device=images.device)
+    sums.scatter_add_(2, index, flat)
+    counts = torch.zeros((b, 1, width), dtype=torch.float64, device=images.device)
+    counts.scatter_add_(2, index[:, :1], torch.ones_like(flat[:, :1]))
+    means = sums / counts.clamp_min(1)
+    return means.gather(2, index).to(torch.float32)
+
+
+def perturb(images: torch.Tensor, fills: torch.Tensor, segments: torch.Tensor,
+            masks: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+    """Perturbed images for (image, sample) ``pairs`` (L,) flat indices into (B, S).
+
+    Args:
+        images, fills: (B, C, HW) float32; segments: (B, HW) int64; masks: (B, S, F) uint8.
+    Returns:
+        (L, C, HW): superpixel on -> image pixel, off -> its mean colour.
+    """
+    n_samples = masks.shape[1]
+    img, smp = pairs // n_samples, pairs % n_samples
+    pixel_on = masks[img, smp].gather(1, segments[img]).bool()  # (L, HW)
+    return torch.where(pixel_on[:, None, :], images[img], fills[img])
+
+
+def class_probabilities(model: nn.Module, images: torch.Tensor, fills: torch.Tensor,
+                        segments: torch.Tensor, masks: torch.Tensor, labels: torch.Tensor,
+                        cfg: LimeConfig, shape: tuple[int, int]) -> torch.Tensor:
+    """(B, S) float32 probability of each image's label on each of its perturbed images."""
+    b, n_samples = masks.shape[:2]
+    out = torch.empty(b * n_samples, dtype=torch.float32, device=images.device)
+    memory = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    for start in range(0, b * n_samples, cfg.chunk_size):
+        pairs = torch.arange(start, min(start + cfg.chunk_size, b * n_samples), device=images.device)
+        x = perturb(images, fills, segments, masks, pairs)
+        x = x.reshape(len(pairs), -1, *shape).contiguous(memory_format=memory)
+        logits = model(x).float()
+        probs = torch.softmax(logits, 1)
+        bad = ~torch.isfinite(logits).all(1)
+        probs[bad] = float("nan")  # softmax can hide an inf; keep it visible to check_finite
+        out[start: start + len(pairs)] = probs.gather(1, labels[pairs // n_samples, None])[:, 0]
+    return out.reshape(b, n_samples)
+
+
+def explain_group(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                  segments: torch.Tensor, n_segments: torch.Tensor, masks: torch.Tensor,
+                  image_ids: Sequence[object], cfg: LimeConfig) -> tuple[torch.Tensor, ...]:
+    """One group of images, all on one device; returns (coef (B, F), intercept, score)."""
+    b, c, h, w = images.shape
+    seg = segments.reshape(b, -1)
+    fills = superpixel_means(images, segments, masks.shape[2])
+    flat = images.reshape(b, c, -1)
+    with torch.inference_mode():
+        y = class_probabilities(model, flat, fills, seg, masks, labels, cfg, (h, w))
+    check_finite(y, image_ids)
+    weights = kernel_weights(cosine_distances(masks, n_segments), cfg.kernel_width)
+    return weighted_ridge(masks, y, weights, cfg.ridge_alpha)
+
+
+def explain_batched(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                    segmentation: Segmentation, masks: Sequence[np.ndarray],
+                    image_ids: Sequence[object], cfg: LimeConfig, device: torch.device,
+                    desc: str = "lime") -> Attributions:
+    """Explain (N, C, H, W) images in groups of ``cfg.images_per_batch`` on ``device``."""
+    width = int(segmentation.n_segments.max()) if len(images) else 0
+    n = len(images)
+    coef = torch.zeros((n, width), dtype=torch.float32)
+    intercept, score = torch.zeros(n), torch.zeros(n)
+    starts = range(0, n, cfg.images_per_batch)
+    with model_mode(model, False):
+        for s in progress(starts, desc=desc, total=len(starts)):
+            sl = slice(s, s + cfg.images_per_batch)
+            group_masks = pad_masks(list(masks[sl]), width).to(device)
+            out = explain_group(model, images[sl].to(device), labels[sl].to(device),
+                                segmentation.segments[sl].to(device),
+                                segmentation.n_segments[sl].to(device), group_masks,
+                                list(image_ids[sl]), cfg)
+            coef[sl], intercept[sl], score[sl] = (t.float().cpu() for t in out)
+    return Attributions(coef, intercept, score, segmentation.n_segments.clone())

@@ -1,0 +1,53 @@
+"""Figure: image | superpixel boundaries | LIME weights | spurious mask, one row per image."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from limeguard.explain.mining import MiningResult
+
+
+def weight_map(weights: torch.Tensor, segments: torch.Tensor) -> np.ndarray:
+    """(H, W) float map of one image's (F,) superpixel weights over its (H, W) segments."""
+    return weights[segments].numpy()
+
+
+def explanation_figure(images: torch.Tensor, result: MiningResult,
+                       image_ids: Sequence[object] | None = None, max_images: int = 6):
+    """A matplotlib Figure with 4 columns for a fixed set of probed images.
+
+    Args:
+        images: (N, C, H, W) float in [0, 1], the images given to ``mine_spurious`` (same order).
+        result: its MiningResult.
+        image_ids: which images to show (default: the first ``max_images``).
+    """
+    from matplotlib.figure import Figure
+    from skimage.segmentation import mark_boundaries
+
+    all_ids = list(result.images["image_id"])
+    rows = [all_ids.index(i) for i in image_ids] if image_ids is not None \
+        else list(range(min(max_images, len(all_ids))))
+    fig = Figure(figsize=(8, 2.1 * max(1, len(rows))), layout="constrained")
+    axes = fig.subplots(max(1, len(rows)), 4, squeeze=False)
+    titles = ("image", "superpixels", "LIME weight", "spurious mask")
+    for r, index in enumerate(rows):
+        img = images[index].detach().cpu().permute(1, 2, 0).numpy().clip(0, 1)
+        seg = result.segmentation.segments[index]
+        wmap = weight_map(result.attributions.weights[index], seg)
+        limit = float(np.abs(wmap).max()) or 1.0
+        axes[r, 0].imshow(img)
+        axes[r, 1].imshow(mark_boundaries(img, seg.numpy(), color=(1, 1, 0)))
+        heat = axes[r, 2].imshow(wmap, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        fig.colorbar(heat, ax=axes[r, 2], fraction=0.046)
+        axes[r, 3].imshow(img)
+        axes[r, 3].imshow(result.pixel_masks[index].numpy(), cmap="Reds", alpha=0.5, vmin=0, vmax=1)
+        axes[r, 0].set_ylabel(f"{all_ids[index]} (y={int(result.images['label'].iloc[index])})")
+    for c, title in enumerate(titles):
+        axes[0, c].set_title(title)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig

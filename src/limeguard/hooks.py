@@ -1,0 +1,70 @@
+"""Project hooks: check every parameter before any node runs, then apply runtime settings."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+log = logging.getLogger(__name__)
+
+
+def parameter_schemas() -> dict[str, type]:
+    """Dotted parameter key -> the frozen dataclass that parses it (imported lazily: torch)."""
+    from limeguard.cifar.sources import SourceConfig
+    from limeguard.cifar.splits import SplitConfig
+    from limeguard.runtime import RuntimeConfig
+    from limeguard.validation.data_gate import DataGateConfig
+
+    return {
+        "runtime": RuntimeConfig,
+        "data.source": SourceConfig,
+        "data.split": SplitConfig,
+        "data.gate": DataGateConfig,
+    }
+
+
+def check_parameters(params: dict[str, Any], schemas: dict[str, type]) -> None:
+    """Parse every known section; an unknown or misspelled key anywhere raises ``ConfigError``."""
+    from limeguard.config import ConfigError, from_params
+
+    def walk(node: Any, prefix: str) -> None:
+        if prefix in schemas:
+            from_params(schemas[prefix], node, prefix)
+            return
+        children = {k.split(".")[0] for k in _below(schemas, prefix)}
+        if not isinstance(node, dict):
+            raise ConfigError(f"{prefix}: expected a mapping with keys {sorted(children)}")
+        for key, value in node.items():
+            if key not in children:
+                where = f"{prefix}." if prefix else ""
+                raise ConfigError(
+                    f"{where}{key}: unknown parameter; known here: {', '.join(sorted(children))}"
+                )
+            walk(value, f"{prefix}.{key}" if prefix else key)
+
+    walk(params, "")
+
+
+def _below(schemas: dict[str, type], prefix: str) -> list[str]:
+    if not prefix:
+        return list(schemas)
+    return [k[len(prefix) + 1 :] for k in schemas if k.startswith(prefix + ".")]
+
+
+class ParameterCheckHooks:
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        check_parameters(catalog.load("parameters"), parameter_schemas())
+
+
+class RuntimeHooks:
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        from limeguard.config import from_params
+        from limeguard.runtime import RuntimeConfig, apply_runtime, set_progress
+
+        cfg = from_params(RuntimeConfig, catalog.load("parameters").get("runtime"), "runtime")
+        set_progress(cfg.progress)
+        apply_runtime(cfg)

@@ -1,0 +1,31 @@
+"""Classifiers for 32x32 images (normalisation inside) and their self-describing checkpoints.
+
+Library code: never imports Kedro. Inputs are float32 in [0, 1], NCHW; outputs are logits.
+"""
+
+from limeguard.models.checkpoint import CheckpointError, load_model, read_checkpoint, save_model
+from limeguard.models.layers import CIFAR10_MEAN, CIFAR10_STD, Normalize
+from limeguard.models.registry import (
+    ARCHITECTURES,
+    ModelSpec,
+    architecture_options,
+    build_from_spec,
+    build_model,
+    count_parameters,
+)
+
+__all__ = [
+    "ARCHITECTURES",
+    "CIFAR10_MEAN",
+    "CIFAR10_STD",
+    "CheckpointError",
+    "ModelSpec",
+    "Normalize",
+    "architecture_options",
+    "build_from_spec",
+    "build_model",
+    "count_parameters",
+    "load_model",
+    "read_checkpoint",
+    "save_model",
+]

@@ -1,0 +1,59 @@
+"""Nodes of the ``data`` pipeline: load CIFAR, split it, gate it with Great Expectations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from limeguard.cifar.imageset import ImageSet
+from limeguard.cifar.sources import SourceConfig, load_cifar
+from limeguard.cifar.splits import SplitConfig, make_splits
+from limeguard.config import from_params
+from limeguard.validation.data_gate import DataGateConfig, raise_on_failure, validate_splits
+
+SPLITS = ("train", "val", "test", "probe")
+
+
+def load_raw_data(source: dict[str, Any]) -> tuple[ImageSet, ImageSet]:
+    """The full train and test pools from the first configured source that has them."""
+    return load_cifar(from_params(SourceConfig, source, "data.source"))
+
+
+def split_data(
+    train_pool: ImageSet, test_pool: ImageSet, split: dict[str, Any]
+) -> tuple[ImageSet, ImageSet, ImageSet, ImageSet]:
+    """Stratified train / validation / test / probe splits."""
+    splits = make_splits(train_pool, test_pool, from_params(SplitConfig, split, "data.split"))
+    return splits.train, splits.val, splits.test, splits.probe
+
+
+def validate_data(
+    train: ImageSet, val: ImageSet, test: ImageSet, probe: ImageSet,
+    split: dict[str, Any], gate: dict[str, Any],
+) -> dict[str, Any]:
+    """The Great Expectations report on every split (written even when it fails)."""
+    cfg = from_params(SplitConfig, split, "data.split")
+    expected = {"train": cfg.train_size, "val": cfg.val_size, "test": cfg.test_size,
+                "probe": cfg.probe_size}
+    sets = dict(zip(SPLITS, (train, val, test, probe), strict=True))
+    report = validate_splits(sets, expected, from_params(DataGateConfig, gate, "data.gate"))
+    report["data"] = data_manifest(sets)
+    return report
+
+
+def gate_data(
+    report: dict[str, Any], train: ImageSet, val: ImageSet, test: ImageSet, probe: ImageSet
+) -> tuple[ImageSet, ImageSet, ImageSet, ImageSet, dict[str, Any]]:
+    """Pass the splits through only if the report succeeded; also return the data manifest."""
+    raise_on_failure(report)
+    return train, val, test, probe, report["data"]
+
+
+def data_manifest(sets: dict[str, ImageSet]) -> dict[str, Any]:
+    """Which source the pixels came from, what it is, and how many images each split holds."""
+    first = next(iter(sets.values()))
+    return {
+        "source": first.meta.get("source"),
+        "description": first.meta.get("note", "CIFAR (torchvision files)"),
+        "classes": list(first.classes),
+        "counts": {name: len(images) for name, images in sets.items()},
+    }

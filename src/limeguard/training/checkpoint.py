@@ -1,0 +1,192 @@
+"""Per-epoch training checkpoints: safetensors for tensors, JSON for the rest, written atomically.
+
+A checkpoint directory holds ``state.json`` (the commit point: configuration, counters, history,
+optimiser hyper-parameters) and the ``epoch_NNNN.safetensors`` file it names (model weights
+``model.*``, best weights ``best.*``, optimiser buffers ``optim.*``, RNG states ``rng.*``). Each file
+is written to a temporary name and moved into place with ``os.replace``; the tensors are written before
+the JSON that points to them, so a crash at any moment leaves the previous complete checkpoint.
+Nothing is unpickled on load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from limeguard.config import to_params
+from limeguard.training.config import TrainConfig
+from limeguard.training.errors import CheckpointError
+
+FORMAT = "limeguard.train_checkpoint/1"
+STATE_FILE = "state.json"
+# Fields that do not change the training trajectory and may differ on resume.
+OPERATIONAL_KEYS = frozenset({"eval_batch_size", "preload_to_device"})
+
+
+@dataclass
+class TrainState:
+    """Loop counters and bookkeeping that a resumed run continues from.
+
+    Attributes:
+        epoch: number of completed epochs.
+        step: number of completed SGD steps.
+        best_epoch: 0-based epoch of the best monitored accuracy (-1: none yet).
+        best_metric: the best monitored validation accuracy.
+        best_probe_acc: best PGD accuracy on the catastrophic-overfitting probe batch.
+        epochs_since_best: epochs without improvement (early stopping).
+        stop_reason: ``early_stopping``, ``catastrophic_overfitting``, ``completed`` or None.
+        history: one dict per completed epoch.
+        best_state: weights of the best epoch (CPU tensors), or None.
+        scaler: GradScaler state dict (fp16 on CUDA), or None.
+    """
+
+    epoch: int = 0
+    step: int = 0
+    best_epoch: int = -1
+    best_metric: float = float("-inf")
+    best_probe_acc: float = float("-inf")
+    epochs_since_best: int = 0
+    stop_reason: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_state: dict[str, torch.Tensor] | None = None
+    scaler: dict[str, Any] | None = None
+
+    def counters(self) -> dict[str, Any]:
+        """The JSON-serialisable fields."""
+        keys = ("epoch", "step", "best_epoch", "best_metric", "best_probe_acc",
+                "epochs_since_best", "stop_reason", "history", "scaler")  # fmt: skip
+        return {k: getattr(self, k) for k in keys}
+
+
+def save_checkpoint(
+    directory: Path, cfg: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer,
+    state: TrainState,
+) -> None:  # fmt: skip
+    """Write the checkpoint of the end of epoch ``state.epoch`` atomically into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"epoch_{state.epoch:04d}.safetensors"
+    tensors = _flat("model.", model.state_dict())
+    if state.best_state is not None:
+        tensors.update(_flat("best.", state.best_state))
+    optim = optimizer.state_dict()
+    for idx, buffers in optim["state"].items():
+        for key, value in buffers.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optim.{idx}.{key}"] = _cpu(value)
+    tensors.update(_rng_tensors())
+    _atomic(directory / name, lambda tmp: save_file(tensors, str(tmp), metadata={"format": FORMAT}))
+    meta = {
+        "format": FORMAT,
+        "tensors": name,
+        "config": to_params(cfg),
+        "state": state.counters(),
+        "optimizer": {"param_groups": optim["param_groups"], "scalars": _optim_scalars(optim)},
+    }
+    text = json.dumps(meta, indent=1, allow_nan=True)
+    _atomic(directory / STATE_FILE, lambda tmp: tmp.write_text(text))
+    for old in directory.glob("epoch_*.safetensors"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+
+
+def load_checkpoint(
+    directory: Path, cfg: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer
+) -> TrainState | None:
+    """Restore model, optimiser and RNG from ``directory``; None when it holds no checkpoint.
+
+    Raises:
+        CheckpointError: the checkpoint is unreadable, of another configuration (the differing keys
+            are named) or of another architecture.
+    """
+    path = directory / STATE_FILE
+    if not path.exists():
+        return None
+    try:
+        meta = json.loads(path.read_text())
+        tensors = load_file(str(directory / meta["tensors"]))
+    except (OSError, ValueError, KeyError) as err:
+        raise CheckpointError(f"{directory}: unreadable training checkpoint ({err})") from err
+    _check_config(directory, meta.get("config", {}), cfg)
+    try:
+        model.load_state_dict(_unflat("model.", tensors))
+    except RuntimeError as err:
+        raise CheckpointError(f"{directory}: checkpoint is of another model: {err}") from err
+    optimizer.load_state_dict(_optim_state(meta["optimizer"], tensors))
+    _set_rng(tensors)
+    state = TrainState(**meta["state"])
+    best = _unflat("best.", tensors)
+    state.best_state = best or None
+    return state
+
+
+def _check_config(directory: Path, saved: dict[str, Any], cfg: TrainConfig) -> None:
+    current = json.loads(json.dumps(to_params(cfg)))
+    keys = sorted((set(saved) | set(current)) - OPERATIONAL_KEYS)
+    diff = [k for k in keys if saved.get(k) != current.get(k)]
+    if diff:
+        details = ", ".join(f"{k}: {saved.get(k)!r} -> {current.get(k)!r}" for k in diff)
+        raise CheckpointError(
+            f"{directory}: checkpoint was written with another training configuration ({details}); "
+            "use another checkpoint_dir or delete this one to start afresh"
+        )
+
+
+def _optim_scalars(optim: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Non-tensor per-parameter optimiser state (e.g. Adam's step when stored as a number)."""
+    return {
+        str(idx): {k: v for k, v in buf.items() if not isinstance(v, torch.Tensor)}
+        for idx, buf in optim["state"].items()
+    }
+
+
+def _optim_state(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    for idx, scalars in meta["scalars"].items():
+        state[int(idx)] = dict(scalars)
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, idx, name = key.split(".", 2)
+            state.setdefault(int(idx), {})[name] = value
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def _rng_tensors() -> dict[str, torch.Tensor]:
+    out = {"rng.cpu": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            out[f"rng.cuda.{i}"] = s
+    return out
+
+
+def _set_rng(tensors: dict[str, torch.Tensor]) -> None:
+    torch.set_rng_state(tensors["rng.cpu"])
+    cuda = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
+    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)
+
+
+def _cpu(t: torch.Tensor) -> torch.Tensor:
+    return t.detach().to("cpu", copy=True).contiguous()
+
+
+def _flat(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {prefix + k: _cpu(v) for k, v in state.items()}
+
+
+def _unflat(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    write(tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
