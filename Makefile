@@ -16,7 +16,6 @@ export KEDRO_LOGGING_CONFIG := conf/logging.yml
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install --upgrade --quiet pip
 	# torch from the machine's wheels (keep pip's constraint file; never uv/poetry for torch)
 	$(PIP) install --quiet torch==2.14.1 torchvision==0.29.1
 	$(PIP) install --quiet -r requirements.txt

@@ -29,7 +29,7 @@ class CornerModel(nn.Module):
         self.head = nn.Linear(3, classes)
         with torch.no_grad():
             self.head.weight.copy_(torch.arange(3 * classes, dtype=torch.float32).reshape(classes, 3)
-                                   .sin() * 20)
+                                   .sin() * 4)
             self.head.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

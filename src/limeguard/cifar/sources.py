@@ -48,6 +48,8 @@ class SourceConfig:
         mirror_archive: the JPEG q75 mirror tarball (CIFAR-10 only), read in place.
         mirror_checksums: ``SHA256SUMS`` file listing the archive's sha256.
         download_url: torchvision's archive URL; null uses torchvision's own.
+        download_md5: the archive's md5; null uses torchvision's own.
+        verify_checksums: check torchvision's files against torchvision's md5 list.
     """
 
     dataset: str = "cifar10"
@@ -56,6 +58,8 @@ class SourceConfig:
     mirror_archive: str = "../shared/datasets/cifar10-jpeg/cifar10_jpg.tar.gz"
     mirror_checksums: str = "../shared/datasets/cifar10-jpeg/SHA256SUMS"
     download_url: str | None = None
+    download_md5: str | None = None
+    verify_checksums: bool = True
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
@@ -152,6 +156,8 @@ def _md5(path: Path) -> str:
 
 
 def _read_batch(path: Path, md5: str | None) -> dict:
+    if not path.is_file():
+        raise DataSourceError(f"{path}: missing from torchvision's CIFAR folder")
     if md5 is not None and _md5(path) != md5:
         raise DataSourceError(f"{path}: md5 mismatch (damaged or not torchvision's file)")
     try:
@@ -175,14 +181,21 @@ def read_torchvision_batches(
     sets = []
     for split, files in (("train", layout.train), ("test", layout.test)):
         parts = [_read_batch(folder / f, md5 if verify_md5 else None) for f, md5 in files]
-        pixels = np.concatenate([p["data"] for p in parts]).reshape(-1, 3, 32, 32)
+        pixels = np.concatenate([_pixels(p, folder / f) for p, (f, _) in zip(parts, files)])
         labels = np.concatenate([np.asarray(p[layout.label_key]) for p in parts])
         sets.append(_imageset(pixels.transpose(0, 2, 3, 1), labels, classes, split, "torchvision_files"))
     return sets[0], sets[1]
 
 
+def _pixels(batch: dict, path: Path) -> np.ndarray:
+    data = np.asarray(batch.get("data"))
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise DataSourceError(f"{path}: expected uint8 (N, 3072) pixels, got {data.dtype} {data.shape}")
+    return data.reshape(-1, 3, 32, 32)
+
+
 def read_torchvision_files(cfg: SourceConfig) -> tuple[ImageSet, ImageSet]:
-    return read_torchvision_batches(Path(cfg.root), cfg.dataset)
+    return read_torchvision_batches(Path(cfg.root), cfg.dataset, cfg.verify_checksums)
 
 
 def download_torchvision(cfg: SourceConfig) -> tuple[ImageSet, ImageSet]:
@@ -195,11 +208,12 @@ def download_torchvision(cfg: SourceConfig) -> tuple[ImageSet, ImageSet]:
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
         try:
-            download_and_extract_archive(url, tmp, md5=layout.archive_md5, remove_finished=True)
+            md5 = cfg.download_md5 or layout.archive_md5
+            download_and_extract_archive(url, tmp, md5=md5, remove_finished=True)
         except Exception as err:  # noqa: BLE001 - any network or archive failure: unavailable
             raise _Unavailable(f"download from {url} failed: {type(err).__name__}: {err}") from err
         os.replace(Path(tmp) / layout.folder, root / layout.folder)  # complete files only
-    return read_torchvision_batches(root, cfg.dataset)
+    return read_torchvision_batches(root, cfg.dataset, cfg.verify_checksums)
 
 
 def _imageset(

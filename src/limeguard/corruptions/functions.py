@@ -119,11 +119,14 @@ def fog(x: np.ndarray, c: tuple, rng: np.random.Generator) -> np.ndarray:
 
 
 def brightness(x: np.ndarray, c: float, rng: np.random.Generator) -> np.ndarray:
-    from skimage.color import hsv2rgb, rgb2hsv
-
-    hsv = rgb2hsv(_unit(x))
-    hsv[..., 2] = np.clip(hsv[..., 2] + c, 0, 1)
-    return np.clip(hsv2rgb(hsv), 0, 1)
+    """HSV value + c (clipped), hue and saturation kept: exactly a per-pixel rescaling of RGB
+    by ``v' / v`` (black pixels, s = 0, become grey ``v'``), as skimage's rgb2hsv/hsv2rgb."""
+    img = _unit(x)
+    v = img.max(axis=-1, keepdims=True)
+    v_new = np.clip(v + c, 0, 1)
+    scale = np.divide(v_new, v, out=np.zeros_like(v), where=v > 0)
+    out = np.where(v > 0, img * scale, v_new)
+    return np.clip(out, 0, 1)
 
 
 def contrast(x: np.ndarray, c: float, rng: np.random.Generator) -> np.ndarray:
@@ -133,21 +136,32 @@ def contrast(x: np.ndarray, c: float, rng: np.random.Generator) -> np.ndarray:
 
 
 def elastic_transform(x: np.ndarray, c: tuple, rng: np.random.Generator) -> np.ndarray:
-    """Random affine (as cv2.warpAffine, reflect-101 border), then a smooth random displacement."""
+    """Random affine (as cv2.warpAffine, reflect-101 border), then a smooth random displacement.
+
+    With the CIFAR constants the affine jitter shrinks (2.6 -> 1.0 px) while the local elastic
+    displacement grows with severity, so the pixel distance to the original *falls* with severity.
+    """
     img = x.astype(np.float32) / 255.0
-    n, h, w, ch = img.shape
-    pts1 = np.array([[26, 26], [26, 6], [6, 6]], dtype=np.float64)  # (x, y), centre 16 +- 32 // 3
-    pts2 = pts1 + rng.uniform(-c[2], c[2], size=(n, 3, 2))
-    inv = _inverse_affine(pts1, pts2)  # (N, 2, 3): dst (x, y, 1) -> src (x, y)
+    n, h, w, _ = img.shape
+    inv, dx, dy = elastic_fields(n, h, w, c, rng)
     yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
     grid = np.stack([xx, yy, np.ones_like(xx)], -1).astype(np.float64)  # (H, W, 3)
     src = np.einsum("nij,hwj->nhwi", inv, grid)  # (N, H, W, 2) as (x, y)
     img = _sample(img, src[..., 1], src[..., 0], mode="mirror")
+    out = _sample(img, yy[None] + dy, xx[None] + dx, mode="reflect")
+    return np.clip(out, 0, 1)
+
+
+def elastic_fields(n: int, h: int, w: int, c: tuple, rng: np.random.Generator):
+    """Random parts of ``elastic_transform``: inverse affines (N, 2, 3) mapping output (x, y, 1)
+    to input (x, y), and the displacements dx, dy (N, H, W) in pixels."""
+    pts1 = np.array([[26, 26], [26, 6], [6, 6]], dtype=np.float64)  # (x, y), centre 16 +- 32 // 3
+    pts2 = pts1 + rng.uniform(-c[2], c[2], size=(n, 3, 2))
+    inv = _inverse_affine(pts1, pts2)
     shift = rng.uniform(-1, 1, size=(2, n, h, w))
     dx = helpers.gaussian(shift[0], c[1], mode="reflect", truncate=3) * c[0]
     dy = helpers.gaussian(shift[1], c[1], mode="reflect", truncate=3) * c[0]
-    out = _sample(img, yy[None] + dy, xx[None] + dx, mode="reflect")
-    return np.clip(out, 0, 1)
+    return inv, dx, dy
 
 
 def _inverse_affine(pts1: np.ndarray, pts2: np.ndarray) -> np.ndarray:
@@ -158,16 +172,30 @@ def _inverse_affine(pts1: np.ndarray, pts2: np.ndarray) -> np.ndarray:
 
 
 def _sample(img: np.ndarray, rows: np.ndarray, cols: np.ndarray, mode: str) -> np.ndarray:
-    """Bilinear sampling of (N, H, W, C) at per-image (N, H, W) coordinates, all channels."""
-    n, h, w, ch = img.shape
-    shape = (n, h, w, ch)
-    coords = np.stack([
-        np.broadcast_to(np.arange(n)[:, None, None, None], shape),
-        np.broadcast_to(rows[..., None], shape),
-        np.broadcast_to(cols[..., None], shape),
-        np.broadcast_to(np.arange(ch), shape),
-    ]).astype(np.float64)
-    return ndimage.map_coordinates(img, coords, order=1, mode=mode)
+    """Bilinear sampling of (N, H, W, C) at per-image (N, H, W) coordinates, all channels.
+
+    ``mode``: ``mirror`` (reflect-101, OpenCV's default border) or ``reflect`` (half-sample
+    symmetric), as ``scipy.ndimage.map_coordinates(order=1)``.
+    """
+    n, h, w, _ = img.shape
+    r0, c0 = np.floor(rows), np.floor(cols)
+    fr, fc = (rows - r0)[..., None], (cols - c0)[..., None]  # (N, H, W, 1)
+    r0, c0 = r0.astype(int), c0.astype(int)
+    ri = [_fold(r0, h, mode), _fold(r0 + 1, h, mode)]
+    ci = [_fold(c0, w, mode), _fold(c0 + 1, w, mode)]
+    idx = np.arange(n)[:, None, None]
+    top = img[idx, ri[0], ci[0]] * (1 - fc) + img[idx, ri[0], ci[1]] * fc
+    bottom = img[idx, ri[1], ci[0]] * (1 - fc) + img[idx, ri[1], ci[1]] * fc
+    return top * (1 - fr) + bottom * fr
+
+
+def _fold(i: np.ndarray, n: int, mode: str) -> np.ndarray:
+    """Integer indices folded into [0, n) by the border ``mode`` (one reflection, then clamp)."""
+    if mode == "mirror":
+        i = np.where(i < 0, -i, np.where(i > n - 1, 2 * (n - 1) - i, i))
+    else:
+        i = np.where(i < 0, -i - 1, np.where(i > n - 1, 2 * n - 1 - i, i))
+    return np.clip(i, 0, n - 1)
 
 
 def pixelate(x: np.ndarray, c: float, rng: np.random.Generator) -> np.ndarray:

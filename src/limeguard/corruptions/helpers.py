@@ -45,16 +45,32 @@ def disk_kernel(radius: float, alias_blur: float) -> np.ndarray:
 
 
 def clipped_zoom(x: np.ndarray, factor: float) -> np.ndarray:
-    """Zoom (N, H, W, C) by ``factor`` >= 1 about the centre (bilinear, scipy) and crop to H x W."""
-    h = x.shape[1]
+    """Zoom (N, H, H, C) by ``factor`` >= 1 about the centre and crop back to H x H.
+
+    Same result as the reference's ``scipy.ndimage.zoom(order=1)`` of the central crop (linear,
+    corner-aligned grid), computed as ``A @ x @ A.T`` with a (H, H) interpolation matrix.
+    """
+    a = _zoom_matrix(x.shape[1], float(factor)).astype(x.dtype)
+    nchw = np.moveaxis(x, -1, 1)  # (N, C, H, W) view
+    return np.moveaxis(a @ nchw @ a.T, 1, -1)
+
+
+@functools.lru_cache(maxsize=64)
+def _zoom_matrix(h: int, factor: float) -> np.ndarray:
     ch = int(np.ceil(h / factor))
     top = (h - ch) // 2
-    crop = x[:, top : top + ch, top : top + ch]
-    if ch == h and factor == 1:
-        return crop.astype(np.float32, copy=True)
-    out = ndimage.zoom(crop, (1, factor, factor, 1), order=1)
-    trim = (out.shape[1] - h) // 2
-    return out[:, trim : trim + h, trim : trim + h]
+    out = int(round(ch * factor))  # scipy.ndimage.zoom's output size
+    trim = (out - h) // 2
+    o = np.arange(trim, trim + h)
+    src = o * (ch - 1) / (out - 1) if out > 1 else np.zeros(h)  # corner-aligned coordinates
+    lo = np.clip(np.floor(src).astype(int), 0, ch - 1)
+    hi = np.clip(lo + 1, 0, ch - 1)
+    frac = src - lo
+    a = np.zeros((h, h))
+    np.add.at(a, (np.arange(h), top + lo), 1 - frac)
+    np.add.at(a, (np.arange(h), top + hi), frac)
+    a.setflags(write=False)
+    return a
 
 
 def plasma_fractal(n: int, rng: np.random.Generator, mapsize: int = 32,
@@ -100,14 +116,15 @@ def motion_blur(x: np.ndarray, radius: int, sigma: float, angles_deg: np.ndarray
     theta = np.deg2rad(angles_deg)[:, None]  # (N, 1)
     dx = np.ceil(taps[None] * np.cos(theta) - 0.5).astype(int)  # (N, width)
     dy = np.ceil(taps[None] * np.sin(theta) - 0.5).astype(int)
-    rows, cols = np.arange(h), np.arange(w)
-    idx = np.arange(n)[:, None, None]
-    out = np.zeros(x.shape, dtype=np.float64)
+    flat = x.reshape(n * h * w, -1)  # (N*H*W, C)
+    rows, cols = np.arange(h)[None, :, None], np.arange(w)[None, None, :]
+    base = (np.arange(n) * h * w)[:, None, None]
+    out = np.zeros((n * h * w, flat.shape[1]), dtype=np.float64)
     for i in range(width):
-        r = np.clip(rows[None, :] + dy[:, i : i + 1], 0, h - 1)[:, :, None]  # (N, H, 1)
-        c = np.clip(cols[None, :] + dx[:, i : i + 1], 0, w - 1)[:, None, :]  # (N, 1, W)
-        out += weights[i] * x[idx, r, c]
-    return out
+        r = np.clip(rows + dy[:, i, None, None], 0, h - 1)  # (N, H, 1)
+        c = np.clip(cols + dx[:, i, None, None], 0, w - 1)  # (N, 1, W)
+        out += weights[i] * np.take(flat, (base + r * w + c).ravel(), axis=0)
+    return out.reshape(x.shape)
 
 
 def frost_dir() -> Path:
@@ -128,7 +145,6 @@ def frost_dir() -> Path:
 @functools.lru_cache(maxsize=2)
 def frost_images(folder: Path | None = None) -> tuple[np.ndarray, ...]:
     """The frost photographs as uint8 (h, w, 3) RGB, scaled by 0.2 (bilinear, as cv2.resize)."""
-    import torch
     from PIL import Image
 
     folder = folder or frost_dir()
@@ -137,9 +153,19 @@ def frost_images(folder: Path | None = None) -> tuple[np.ndarray, ...]:
         path = folder / name
         if not path.is_file():
             raise FileNotFoundError(f"frost image missing: {path}")
-        rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32)
-        t = torch.from_numpy(rgb).permute(2, 0, 1)[None]
-        size = (round(rgb.shape[0] * 0.2), round(rgb.shape[1] * 0.2))
-        small = torch.nn.functional.interpolate(t, size=size, mode="bilinear", align_corners=False)
-        out.append(small[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).numpy())
+        rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64)
+        small = resize_bilinear(rgb, round(rgb.shape[0] * 0.2), round(rgb.shape[1] * 0.2))
+        out.append(np.clip(np.rint(small), 0, 255).astype(np.uint8))
     return tuple(out)
+
+
+def resize_bilinear(img: np.ndarray, h: int, w: int) -> np.ndarray:
+    """(H, W, C) -> (h, w, C), half-pixel centres, no anti-aliasing (cv2 INTER_LINEAR)."""
+    for axis, size in ((0, h), (1, w)):
+        n = img.shape[axis]
+        src = np.clip((np.arange(size) + 0.5) * n / size - 0.5, 0, n - 1)
+        lo = np.floor(src).astype(int)
+        hi = np.minimum(lo + 1, n - 1)
+        frac = (src - lo).reshape((-1,) + (1,) * (img.ndim - 1 - axis))
+        img = np.take(img, lo, axis) * (1 - frac) + np.take(img, hi, axis) * frac
+    return img

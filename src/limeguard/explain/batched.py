@@ -37,19 +37,22 @@ def superpixel_means(images: torch.Tensor, segments: torch.Tensor, width: int) -
     return means.gather(2, index).to(torch.float32)
 
 
-def perturb(images: torch.Tensor, fills: torch.Tensor, segments: torch.Tensor,
-            masks: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
-    """Perturbed images for (image, sample) ``pairs`` (L,) flat indices into (B, S).
+def perturb_into(out: torch.Tensor, images: torch.Tensor, fills: torch.Tensor,
+                 segments: torch.Tensor, masks: torch.Tensor, start: int) -> torch.Tensor:
+    """Fill ``out`` (L, C, HW) with the perturbed images of flat (image, sample) pairs
+    ``start .. start+L-1`` of (B, S): superpixel on -> image pixel, off -> its mean colour.
 
     Args:
         images, fills: (B, C, HW) float32; segments: (B, HW) int64; masks: (B, S, F) uint8.
-    Returns:
-        (L, C, HW): superpixel on -> image pixel, off -> its mean colour.
     """
-    n_samples = masks.shape[1]
-    img, smp = pairs // n_samples, pairs % n_samples
-    pixel_on = masks[img, smp].gather(1, segments[img]).bool()  # (L, HW)
-    return torch.where(pixel_on[:, None, :], images[img], fills[img])
+    n_samples, pos, stop = masks.shape[1], start, start + out.shape[0]
+    while pos < stop:  # one broadcast op per image that the chunk touches
+        b, s0 = divmod(pos, n_samples)
+        s1 = min(n_samples, s0 + stop - pos)
+        pixel_on = masks[b, s0:s1][:, segments[b]].bool()  # (n, HW)
+        torch.where(pixel_on[:, None, :], images[b], fills[b], out=out[pos - start: pos - start + s1 - s0])
+        pos += s1 - s0
+    return out
 
 
 def class_probabilities(model: nn.Module, images: torch.Tensor, fills: torch.Tensor,
@@ -57,17 +60,19 @@ def class_probabilities(model: nn.Module, images: torch.Tensor, fills: torch.Ten
                         cfg: LimeConfig, shape: tuple[int, int]) -> torch.Tensor:
     """(B, S) float32 probability of each image's label on each of its perturbed images."""
     b, n_samples = masks.shape[:2]
-    out = torch.empty(b * n_samples, dtype=torch.float32, device=images.device)
+    total = b * n_samples
+    out = torch.empty(total, dtype=torch.float32, device=images.device)
+    buffer = torch.empty((min(cfg.chunk_size, total), *images.shape[1:]), device=images.device)
     memory = torch.channels_last if cfg.channels_last else torch.contiguous_format
-    for start in range(0, b * n_samples, cfg.chunk_size):
-        pairs = torch.arange(start, min(start + cfg.chunk_size, b * n_samples), device=images.device)
-        x = perturb(images, fills, segments, masks, pairs)
-        x = x.reshape(len(pairs), -1, *shape).contiguous(memory_format=memory)
+    for start in range(0, total, cfg.chunk_size):
+        x = perturb_into(buffer[: min(cfg.chunk_size, total - start)], images, fills, segments,
+                         masks, start)
+        x = x.reshape(len(x), -1, *shape).contiguous(memory_format=memory)
         logits = model(x).float()
         probs = torch.softmax(logits, 1)
-        bad = ~torch.isfinite(logits).all(1)
-        probs[bad] = float("nan")  # softmax can hide an inf; keep it visible to check_finite
-        out[start: start + len(pairs)] = probs.gather(1, labels[pairs // n_samples, None])[:, 0]
+        probs[~torch.isfinite(logits).all(1)] = float("nan")  # keep an inf visible to check_finite
+        owner = torch.arange(start, start + len(x), device=images.device) // n_samples
+        out[start: start + len(x)] = probs.gather(1, labels[owner, None])[:, 0]
     return out.reshape(b, n_samples)
 
 

@@ -87,6 +87,8 @@ class CriteriaConfig:
         combine: criteria whose flags are OR-ed (``union``: all three) or AND-ed into "spurious".
         mode: ``union`` (any listed criterion) or ``intersection`` (all listed criteria).
         irrelevant_quantile: |weight| quantile above which an outside superpixel is irrelevant.
+        weight_scale: ``raw`` |weight| (probability units: confident images weigh more) or
+            ``image_max`` (|weight| / the image's largest |weight|, scale-free across images).
         sensitive_quantile: quantile of the gradient density above which a superpixel is sensitive.
         unstable_quantile: quantile of the attribution variance above which it is unstable.
         region: object-region prior: ``center`` (centred box) or ``full`` (whole image).
@@ -102,6 +104,7 @@ class CriteriaConfig:
     combine: tuple[str, ...] = CRITERIA
     mode: str = "union"
     irrelevant_quantile: float = 0.8
+    weight_scale: str = "raw"
     sensitive_quantile: float = 0.9
     unstable_quantile: float = 0.9
     region: str = "center"
@@ -121,6 +124,8 @@ class CriteriaConfig:
             raise ConfigError(f"criteria.mode: 'union' or 'intersection', got {self.mode!r}")
         for name in ("irrelevant_quantile", "sensitive_quantile", "unstable_quantile"):
             _check_quantile(f"criteria.{name}", getattr(self, name))
+        if self.weight_scale not in ("raw", "image_max"):
+            raise ConfigError(f"criteria.weight_scale: 'raw' or 'image_max', got {self.weight_scale!r}")
         if self.region not in REGIONS:
             raise ConfigError(f"criteria.region: use one of {REGIONS}, got {self.region!r}")
         if not 0.0 < self.center_frac <= 1.0:

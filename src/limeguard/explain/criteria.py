@@ -100,13 +100,15 @@ def flag_superpixels(weights: torch.Tensor, outside: torch.Tensor, sensitivity: 
                      ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], dict[str, float]]:
     """Scores, flags and thresholds of the three criteria; all tensors (N, F).
 
-    irrelevant: outside the region (``outside >= outside_frac``) and |weight| above the
-    ``irrelevant_quantile`` of |weight| over all probed superpixels (score: |weight| if outside
-    else 0). sensitive / unstable: score above its quantile over all probed superpixels.
+    irrelevant: outside the region (``outside >= outside_frac``) and |weight| (scaled as
+    ``weight_scale``) above its ``irrelevant_quantile`` over all probed superpixels (score: that
+    |weight| if outside, else 0). sensitive / unstable: score above its quantile over all probed superpixels.
     ``variance`` None (unstable not computed) gives NaN scores and no flags. Quantiles use only
     ``valid`` (non-padding) superpixels; the comparison is strict, so ties at 0 are not flagged.
     """
     magnitude = weights.abs()
+    if cfg.weight_scale == "image_max":
+        magnitude = magnitude / magnitude.amax(1, keepdim=True).clamp_min(1e-12)
     is_outside = outside >= cfg.outside_frac
     thresholds = {
         "irrelevant": quantile_threshold(magnitude[valid], cfg.irrelevant_quantile),

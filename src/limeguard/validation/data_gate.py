@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,17 +45,19 @@ class DataGateConfig:
 def image_table(images: ImageSet, train_hashes: set[str] | None) -> pd.DataFrame:
     """One row per image: id, label, shape, dtype, pixel min/max/std, NaN count, content hash."""
     x = images.images
-    flat = x.reshape(len(images), -1) if x.ndim >= 2 and len(images) else x.reshape(len(images), 0)
+    n = len(images)
+    flat = x.reshape(n, math.prod(x.shape[1:]))  # (N, C*H*W)
     finite = torch.nan_to_num(flat, nan=0.0)
-    hashes = [hashlib.sha1(b.numpy().tobytes()).hexdigest() for b in _uint8_rows(x)]
+    empty = flat.shape[1] == 0
+    hashes = [hashlib.sha1(row.numpy().tobytes()).hexdigest() for row in _uint8_rows(finite)]
     table = pd.DataFrame({
         "image_id": images.ids.numpy(),
         "label": images.labels.numpy(),
-        "shape": ["x".join(map(str, x.shape[1:]))] * len(images),
-        "dtype": [str(x.dtype).removeprefix("torch.")] * len(images),
-        "pixel_min": finite.amin(1).numpy() if flat.shape[1] else 0.0,
-        "pixel_max": finite.amax(1).numpy() if flat.shape[1] else 0.0,
-        "pixel_std": finite.std(1).numpy() if flat.shape[1] else 0.0,
+        "shape": ["x".join(map(str, x.shape[1:]))] * n,
+        "dtype": [str(x.dtype).removeprefix("torch.")] * n,
+        "pixel_min": 0.0 if empty else finite.amin(1).numpy(),
+        "pixel_max": 0.0 if empty else finite.amax(1).numpy(),
+        "pixel_std": 0.0 if empty or n == 0 else finite.std(1).numpy(),
         "nan_count": torch.isnan(flat).sum(1).numpy(),
         "content_hash": hashes,
     })
@@ -73,18 +76,21 @@ def validate_splits(
     train by design.
     """
     train_hashes = set(image_table(splits["train"], None)["content_hash"])
-    reports = []
-    for name, images in splits.items():
-        overlap = train_hashes if name in ("val", "test") else None
-        table = image_table(images, overlap)
-        reports.append(run_expectations(
-            table, _image_expectations(images, expected_counts.get(name), cfg, overlap is not None),
-            f"{name}_images", id_column="image_id", max_examples=cfg.max_examples,
-        ))
-        reports.append(run_expectations(
-            _class_counts(images, expected_counts.get(name)), _balance_expectations(cfg),
-            f"{name}_class_balance", id_column="label", max_examples=cfg.max_examples,
-        ))
+    images = pd.concat(
+        [image_table(s, train_hashes if name in ("val", "test") else None).assign(split=name)
+         for name, s in splits.items()], ignore_index=True,
+    )
+    images["leaks_from_train"] = images.pop("also_in_train").fillna(False).astype(bool)
+    num_classes = next(iter(splits.values())).num_classes
+    reports = [
+        run_expectations(images, _image_expectations(num_classes, cfg), "images",
+                         id_columns=["split", "image_id"], max_examples=cfg.max_examples),
+        run_expectations(_split_sizes(splits, expected_counts), _size_expectations(), "split_sizes",
+                         id_columns=["split"], max_examples=cfg.max_examples),
+        run_expectations(_class_counts(splits, expected_counts), _balance_expectations(cfg),
+                         "class_balance", id_columns=["split", "label"],
+                         max_examples=cfg.max_examples),
+    ]
     return {"success": all(r["success"] for r in reports), "suites": reports}
 
 
@@ -96,38 +102,57 @@ def raise_on_failure(report: dict[str, Any]) -> None:
     raise DataValidationError("data gate failed:\n  " + "\n  ".join(lines))
 
 
-def _image_expectations(
-    images: ImageSet, expected: int | None, cfg: DataGateConfig, check_overlap: bool
-) -> list:
+def _image_expectations(num_classes: int, cfg: DataGateConfig) -> list:
     import great_expectations as gx
 
     e = gx.expectations
     shape = "x".join(map(str, cfg.image_shape))
-    checks = [
-        e.ExpectTableRowCountToBeBetween(min_value=expected or 1, max_value=expected),
+    return [
         e.ExpectColumnValuesToBeInSet(column="shape", value_set=[shape]),
         e.ExpectColumnValuesToBeInSet(column="dtype", value_set=["float32"]),
         e.ExpectColumnValuesToBeBetween(column="pixel_min", min_value=0.0, max_value=1.0),
         e.ExpectColumnValuesToBeBetween(column="pixel_max", min_value=0.0, max_value=1.0),
         e.ExpectColumnValuesToBeInSet(column="nan_count", value_set=[0]),
-        e.ExpectColumnValuesToBeInSet(column="label", value_set=list(range(images.num_classes))),
+        e.ExpectColumnValuesToBeInSet(column="label", value_set=list(range(num_classes))),
         e.ExpectColumnValuesToBeBetween(
             column="pixel_std", min_value=cfg.min_pixel_std, strict_min=True
         ),
-        e.ExpectColumnValuesToBeUnique(column="image_id"),
+        e.ExpectCompoundColumnsToBeUnique(column_list=["split", "image_id"]),
+        e.ExpectColumnValuesToBeInSet(column="leaks_from_train", value_set=[False]),
     ]
-    if check_overlap:
-        checks.append(e.ExpectColumnValuesToBeInSet(column="also_in_train", value_set=[False]))
-    return checks
 
 
-def _class_counts(images: ImageSet, expected_total: int | None) -> pd.DataFrame:
-    k = images.num_classes
-    counts = torch.bincount(images.labels.clamp(0, max(k - 1, 0)), minlength=k).numpy()[:k]
-    total = expected_total if expected_total is not None else int(counts.sum())
-    expected = class_quotas(total, k) if k else counts
-    ratio = counts / expected.clip(min=1)
-    return pd.DataFrame({"label": range(k), "count": counts, "expected": expected, "ratio": ratio})
+def _split_sizes(splits: dict[str, ImageSet], expected: dict[str, int | None]) -> pd.DataFrame:
+    names = list(splits)
+    return pd.DataFrame({
+        "split": names,
+        "rows": [len(splits[n]) for n in names],
+        "min_rows": [expected.get(n) or 1 for n in names],
+        "max_rows": [expected.get(n) or max(len(splits[n]), 1) for n in names],
+    })
+
+
+def _size_expectations() -> list:
+    import great_expectations as gx
+
+    e = gx.expectations
+    return [
+        e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="rows", column_B="min_rows", or_equal=True),
+        e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="max_rows", column_B="rows", or_equal=True),
+    ]
+
+
+def _class_counts(splits: dict[str, ImageSet], expected: dict[str, int | None]) -> pd.DataFrame:
+    frames = []
+    for name, images in splits.items():
+        k = images.num_classes
+        labels = images.labels[(images.labels >= 0) & (images.labels < k)]
+        counts = torch.bincount(labels, minlength=k).numpy()
+        total = expected.get(name) or int(counts.sum())
+        quota = class_quotas(total, k)
+        frames.append(pd.DataFrame({"split": name, "label": range(k), "count": counts,
+                                    "expected": quota, "ratio": counts / quota.clip(min=1)}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _balance_expectations(cfg: DataGateConfig) -> list:
@@ -139,6 +164,6 @@ def _balance_expectations(cfg: DataGateConfig) -> list:
     )]
 
 
-def _uint8_rows(x: torch.Tensor) -> torch.Tensor:
+def _uint8_rows(flat: torch.Tensor) -> torch.Tensor:
     """Images quantised as on disk, so the hash matches the stored bytes."""
-    return to_uint8(torch.nan_to_num(x, nan=0.0).clamp(0, 1)).reshape(len(x), -1)
+    return to_uint8(flat.clamp(0, 1))

@@ -19,8 +19,8 @@ _COUNTER = itertools.count()
 
 
 def run_expectations(
-    df: pd.DataFrame, expectations: Sequence[Any], suite_name: str, id_column: str | None = None,
-    max_examples: int = 5,
+    df: pd.DataFrame, expectations: Sequence[Any], suite_name: str,
+    id_columns: Sequence[str] | None = None, max_examples: int = 5,
 ) -> dict[str, Any]:
     """Validate ``df`` against GX expectation objects; return a JSON-serialisable summary.
 
@@ -28,7 +28,7 @@ def run_expectations(
         df: the table to check.
         expectations: ``gx.expectations.Expect...`` instances.
         suite_name: names the suite in the report.
-        id_column: column identifying rows in failure examples (e.g. ``image_id``).
+        id_columns: columns identifying rows in failure examples (e.g. ``["split", "image_id"]``).
         max_examples: offending rows kept per failed expectation.
 
     Returns:
@@ -51,8 +51,8 @@ def run_expectations(
         gx.ValidationDefinition(name=f"validation_{uid}", data=batch_def, suite=suite)
     )
     result_format: dict[str, Any] = {"result_format": "COMPLETE"}
-    if id_column is not None:
-        result_format["unexpected_index_column_names"] = [id_column]
+    if id_columns:
+        result_format["unexpected_index_column_names"] = list(id_columns)
     result = validation.run(batch_parameters={"dataframe": df}, result_format=result_format)
     rows = [_summarise(r, max_examples) for r in result.results]
     return {"suite": suite_name, "success": bool(result.success), "results": rows}

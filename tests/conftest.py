@@ -1,0 +1,86 @@
+"""Shared fixtures: small CIFAR files in the real on-disk formats, and the project root."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED = PROJECT_ROOT.parent / "shared"
+MIRROR = SHARED / "datasets" / "cifar10-jpeg" / "cifar10_jpg.tar.gz"
+MIRROR_SUMS = SHARED / "datasets" / "cifar10-jpeg" / "SHA256SUMS"
+
+
+def smooth_images(n: int, seed: int) -> np.ndarray:
+    """(n, 32, 32, 3) uint8 images with structure (gradients and blobs), all distinct."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:32, 0:32] / 31.0
+    out = np.empty((n, 32, 32, 3), np.uint8)
+    for i in range(n):
+        a, b, c = rng.uniform(0.2, 1.0, 3)
+        cy, cx = rng.uniform(0.2, 0.8, 2)
+        blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / 0.05)
+        img = np.stack([a * xx, b * yy, c * blob], -1) + rng.normal(0, 0.03, (32, 32, 3))
+        out[i] = np.clip(img * 255, 0, 255).astype(np.uint8)
+    return out
+
+
+def _dump(path: Path, obj: dict) -> None:
+    with path.open("wb") as fh:
+        pickle.dump(obj, fh)
+
+
+def write_torchvision_cifar(root: Path, dataset: str, per_class: int = 4, num_classes: int = 10) -> Path:
+    """torchvision's python-batch layout with ``per_class`` images per class in every batch file."""
+    from torchvision.datasets import CIFAR10, CIFAR100
+
+    tv = CIFAR10 if dataset == "cifar10" else CIFAR100
+    folder = root / tv.base_folder
+    folder.mkdir(parents=True)
+    label_key = "labels" if dataset == "cifar10" else "fine_labels"
+    names = [f"class_{i}" for i in range(num_classes)]
+    _dump(folder / tv.meta["filename"], {tv.meta["key"]: names})
+    for k, (name, _md5) in enumerate(tv.train_list + tv.test_list):
+        labels = np.repeat(np.arange(num_classes), per_class)
+        pixels = smooth_images(len(labels), seed=k).transpose(0, 3, 1, 2).reshape(len(labels), -1)
+        _dump(folder / name, {b"data": pixels, label_key.encode(): labels.tolist()})
+    return folder
+
+
+def write_jpeg_mirror(path: Path, classes: tuple[str, ...], train_per_class: int, test_per_class: int) -> Path:
+    """A tarball in the mirror's layout (``train/<class>/NNNN.jpg``) plus its SHA256SUMS."""
+    from PIL import Image
+
+    with tarfile.open(path, "w:gz") as tar:
+        for split, n in (("train", train_per_class), ("test", test_per_class)):
+            images = smooth_images(n * len(classes), seed=len(split))
+            for c, cls in enumerate(classes):
+                for j in range(n):
+                    buf = io.BytesIO()
+                    Image.fromarray(images[c * n + j]).save(buf, format="JPEG", quality=75)
+                    info = tarfile.TarInfo(f"cifar10/{split}/{cls}/{j:04d}.jpg")
+                    info.size = buf.getbuffer().nbytes
+                    buf.seek(0)
+                    tar.addfile(info, buf)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    (path.parent / "SHA256SUMS").write_text(f"{digest}  {path.name}\n")
+    return path
+
+
+@pytest.fixture
+def mirror_fixture(tmp_path: Path) -> Path:
+    from limeguard.cifar.sources import CIFAR10_CLASSES
+
+    return write_jpeg_mirror(tmp_path / "cifar10_jpg.tar.gz", CIFAR10_CLASSES, 6, 3)
