@@ -22,13 +22,15 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	# alone and without deps: torchattacks pins an old `requests` that breaks dvc
 	$(PIP) install --quiet --no-deps torchattacks==3.5.1
 	$(PIP) install --quiet --no-deps pyautoattack==0.2.0
+	# only for its frost images (CIFAR-10-C); its opencv/numba deps are not needed
+	$(PIP) install --quiet --no-deps imagecorruptions-imaug==1.1.5
 	$(PIP) install --quiet --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
 
 run: install
-	$(KEDRO) run --pipeline $(PIPELINE) --env $(ENV)
+	$(KEDRO) run --pipelines $(PIPELINE) --env $(ENV)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

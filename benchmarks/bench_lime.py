@@ -100,3 +100,127 @@ def time_forward(model, n: int, batch: int) -> float:
             model(x[:size])
             done += size
     return (time.perf_counter() - start) / n
+
+
+def median_runs(fns: dict[str, callable], reps: int) -> dict[str, float]:
+    """Interleaved repetitions of each timed function; the median per name."""
+    runs: dict[str, list[float]] = {name: [] for name in fns}
+    for rep in range(reps):
+        for name, fn in (fns.items() if rep % 2 == 0 else reversed(list(fns.items()))):
+            runs[name].append(fn())
+    return {name: statistics.median(v) for name, v in runs.items()}
+
+
+def regime_free(args) -> list[str]:
+    model = FreeModel().eval()
+    batched = LimeConfig(num_samples=NUM_SAMPLES, chunk_size=4096, images_per_batch=16)
+    lime_cfg = LimeConfig(num_samples=NUM_SAMPLES)
+    time_engine(model, "batched", 2, batched)  # warm-up
+    t = median_runs({"lime": lambda: time_engine(model, "lime", args.lime_images, lime_cfg),
+                     "batched": lambda: time_engine(model, "batched", args.images, batched)},
+                    args.reps)
+    return ["## (a) Near-free classifier (engine overhead)", "",
+            "| engine | s / image | ratio |", "|---|---|---|",
+            f"| lime (explain_instance, batch_size 10) | {t['lime']:.4f} | 1.0x |",
+            f"| batched (chunk 4096, 16 images/group) | {t['batched']:.4f} | "
+            f"**{t['lime'] / t['batched']:.1f}x faster** (goal >= 30x) |", ""]
+
+
+def regime_cnn(args) -> list[str]:
+    model = cnn_model()
+    fwd = {b: (lambda b=b: time_forward(model, args.images, b)) for b in (64, 128, 256)}
+    eng = {f"batched_{b}": (lambda b=b: time_engine(
+        model, "batched", args.images, LimeConfig(num_samples=NUM_SAMPLES, chunk_size=b)))
+        for b in (128, 256, 1024)}
+    lime10 = LimeConfig(num_samples=NUM_SAMPLES, lime_batch_size=10)
+    lime128 = LimeConfig(num_samples=NUM_SAMPLES, lime_batch_size=128)
+    eng["lime_10"] = lambda: time_engine(model, "lime", args.lime_images, lime10)
+    eng["lime_128"] = lambda: time_engine(model, "lime", args.lime_images, lime128)
+    time_forward(model, 1, 128)
+    t = median_runs({**{f"fwd_{b}": f for b, f in fwd.items()}, **eng}, args.reps)
+    best_b = min((64, 128, 256), key=lambda b: t[f"fwd_{b}"])
+    floor = t[f"fwd_{best_b}"]
+    best_e = min((k for k in t if k.startswith("batched")), key=t.get)
+    lines = ["## (b) Real CPU model: cnn_small (61k parameters), channels-last", "",
+             "| what | s / image (1000 perturbed images) | vs bare forward at best batch |",
+             "|---|---|---|"]
+    for name in sorted(t):
+        lines.append(f"| {name} | {t[name]:.4f} | {t[name] / floor:.2f}x |")
+    lines += ["", f"Best bare forward batch size: {best_b}. Best batched engine: {best_e}: "
+              f"**{t[best_e] / floor:.2f}x the forward floor** (goal <= 1.2x), "
+              f"**{t['lime_10'] / t[best_e]:.2f}x faster than lime** (batch_size 10) and "
+              f"{t['lime_128'] / t[best_e]:.2f}x faster than lime with batch_size 128.", ""]
+    return lines
+
+
+def memory_child(num_samples: int, chunk: int) -> None:
+    """Child process: peak RSS growth (MiB) of one batched explain of 16 images."""
+    global SETUP
+    model = cnn_model()
+    SETUP = setup(16, num_samples)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    time_engine(model, "batched", 16, LimeConfig(num_samples=num_samples, chunk_size=chunk,
+                                                  images_per_batch=16))
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"{(after - before) / 1024:.1f} {after / 1024:.1f}")  # noqa: T201
+
+
+def regime_memory() -> list[str]:
+    lines = ["## (c) Peak memory of the batched engine (16 images per group, fresh process each)",
+             "",
+             "| num_samples | chunk_size | peak RSS growth during explain (MiB) | peak RSS (MiB) |",
+             "|---|---|---|---|"]
+    for num_samples, chunk in ((1000, 256), (4000, 256), (1000, 4096), (4000, 4096)):
+        out = subprocess.run([sys.executable, __file__, "--memory-child", str(num_samples),
+                              str(chunk)], capture_output=True, text=True, check=True).stdout
+        grow, peak = out.split()[-2:]
+        lines.append(f"| {num_samples} | {chunk} | {grow} | {peak} |")
+    lines += ["", "Growth = peak RSS after the explain call minus peak RSS before it (model, "
+              "images and samples already in memory). It follows chunk_size (perturbed images "
+              "alive at once: 12 KiB each) plus the (images_per_batch x num_samples x segments) "
+              "float64 ridge design, not num_samples x images x pixels (16 x 4000 perturbed "
+              "images would be 750 MiB).", ""]
+    return lines
+
+
+def machine() -> list[str]:
+    return [f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores "
+            f"(shared with other jobs), Python {platform.python_version()}, "
+            f"torch {torch.__version__}, "
+            f"torch threads {torch.get_num_threads()}",
+            f"- {platform.platform()}"]
+
+
+def main() -> None:
+    global SETUP
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=16)
+    parser.add_argument("--lime-images", type=int, default=6)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/lime.md"))
+    parser.add_argument("--memory-child", type=int, nargs=2, default=None)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(*args.memory_child)
+        return
+    SETUP = setup(args.images)
+    seg_counts = SETUP[2].n_segments.float()
+    head = ["# LIME engines: `lime` package vs batched torch engine", "",
+            f"Run: `python benchmarks/bench_lime.py --images {args.images} --lime-images "
+            f"{args.lime_images} --reps {args.reps}`, {time.strftime('%Y-%m-%d %H:%M')}", "",
+            *machine(), f"- num_samples {NUM_SAMPLES}; {args.images} synthetic 32x32 images, SLIC "
+            f"segments {seg_counts.mean():.1f} mean "
+            f"({int(seg_counts.min())}-{int(seg_counts.max())});"
+            f" lime timed on the first {args.lime_images}; medians of {args.reps} interleaved reps",
+            ""]
+    lines = head + regime_free(args) + regime_cnn(args) + regime_memory()
+    text = "\n".join(lines)
+    print(text)  # noqa: T201
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+
+
+SETUP = None
+
+if __name__ == "__main__":
+    main()

@@ -9,7 +9,7 @@ the two sides alternates), and the median of the per-repetition ratios is report
 Usage::
 
     python benchmarks/bench_training.py [--images 1024] [--reps 5] [--pgd-steps 3]
-        [--device cpu] [--out benchmarks/results/training.md]
+        [--device cpu] [--threads N] [--out benchmarks/results/training.md]
 """
 
 from __future__ import annotations
@@ -61,8 +61,10 @@ def bare_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, 
     return (x + delta).detach()
 
 
-def bare_loop(model: nn.Module, x: torch.Tensor, y: torch.Tensor, vx: torch.Tensor,
-              vy: torch.Tensor, method: str, pgd_steps: int, device: torch.device) -> None:  # fmt: skip
+def bare_loop(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, vx: torch.Tensor, vy: torch.Tensor,
+    method: str, pgd_steps: int, device: torch.device,
+) -> None:  # fmt: skip
     """One epoch of adversarial training plus validation, written out by hand."""
     cl = torch.channels_last
     model = model.to(device).to(memory_format=cl)
@@ -94,8 +96,10 @@ def bare_loop(model: nn.Module, x: torch.Tensor, y: torch.Tensor, vx: torch.Tens
         (model(x_adv).argmax(1) == yv).sum().item()
 
 
-def library_loop(model: nn.Module, x: torch.Tensor, y: torch.Tensor, vx: torch.Tensor,
-                 vy: torch.Tensor, method: str, pgd_steps: int, device: torch.device) -> None:  # fmt: skip
+def library_loop(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, vx: torch.Tensor, vy: torch.Tensor,
+    method: str, pgd_steps: int, device: torch.device,
+) -> None:  # fmt: skip
     """The same epoch through ``train_model``."""
     cfg = TrainConfig(method=method, epochs=1, batch_size=BATCH, lr=LR, schedule="cosine",
                       attack_steps=pgd_steps, val_steps=1, channels_last=True, co_guard=False,
@@ -107,8 +111,8 @@ def machine() -> str:
     """One line describing the machine and the library versions."""
     cpu = platform.processor() or "?"
     try:
-        names = [ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                 if ln.startswith("model name")]  # fmt: skip
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        names = [ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")]
         cpu = f"{names[0]} x{len(names)}" if names else cpu
     except OSError:
         pass
@@ -158,8 +162,9 @@ def report(results: dict[str, list[tuple[float, ...]]], args: argparse.Namespace
         "",
         f"Machine: {desc}.",
         "",
-        f"Setup: `cnn_small` (61k parameters), {args.images} random 32x32 images, batch {BATCH}, one "
-        f"epoch + clean/PGD-1 validation on {VAL_IMAGES} images per call, channels-last both sides, "
+        f"Setup: `cnn_small` (61k parameters), {args.images} random 32x32 images, batch {BATCH}, "
+        f"one epoch + clean/PGD-1 validation on {VAL_IMAGES} images per call, channels-last on "
+        "both sides, "
         f"float32, {args.reps} interleaved repetitions (order alternating), device {args.device}. "
         "Images/s count training images over the whole call (setup, training, validation).",
         "",
@@ -179,7 +184,7 @@ def report(results: dict[str, list[tuple[float, ...]]], args: argparse.Namespace
               " train_model's throughput over the bare loop's (above 1: train_model faster). The "
               "CPU-second ratio uses this process's CPU time and is less sensitive to other load.",
               "",
-              "Command: `python benchmarks/bench_training.py " + " ".join(args.argv) + "`", ""]  # fmt: skip
+              f"Command: `python benchmarks/bench_training.py {' '.join(args.argv)}`", ""]
     return "\n".join(lines)
 
 
@@ -189,9 +194,12 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--pgd-steps", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/training.md"))
     args = parser.parse_args()
     args.argv = sys.argv[1:]
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     desc = machine()
     print(desc)  # noqa: T201

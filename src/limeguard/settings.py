@@ -7,4 +7,6 @@ HOOKS = (ParameterCheckHooks(), RuntimeHooks())
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
+    # envs (test, paper, local) override single keys deep inside base's parameters
+    "merge_strategy": {"parameters": "soft"},
 }

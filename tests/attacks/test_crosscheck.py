@@ -25,8 +25,9 @@ def test_fgsm_equals_torchattacks_exactly(tiny_model, batch, eps_255):
 def test_pgd_without_random_start_matches_torchattacks(tiny_model, batch):
     x, y = batch
     ours = build_attack("pgd", 8, random_start=False, steps=10, alpha_255=2)(tiny_model, x, y)
-    theirs = torchattacks.PGD(tiny_model, eps=8 / 255, alpha=2 / 255, steps=10,
-                              random_start=False)(x, y)
+    theirs = torchattacks.PGD(tiny_model, eps=8 / 255, alpha=2 / 255, steps=10, random_start=False)(
+        x, y
+    )
     assert torch.allclose(ours, theirs, atol=1e-6)
 
 
@@ -50,6 +51,7 @@ def test_cw_linf_is_no_weaker_than_torchattacks_pgd_much(tiny_model, batch):
     x, y = batch
     torch.manual_seed(0)
     cw = _accuracy(tiny_model, build_attack("cw", 4)(tiny_model, x, y), y)
-    pgd = _accuracy(tiny_model, torchattacks.PGD(tiny_model, eps=4 / 255, alpha=1 / 255,
-                                                 steps=20)(x, y), y)
+    pgd = _accuracy(
+        tiny_model, torchattacks.PGD(tiny_model, eps=4 / 255, alpha=1 / 255, steps=20)(x, y), y
+    )
     assert abs(cw - pgd) <= 2 / 16

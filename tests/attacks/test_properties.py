@@ -83,8 +83,10 @@ def test_autoattack_standard_contract(tiny_model, batch):
 def test_stronger_attacks_do_at_least_as_well(tiny_model, batch):
     x, y = batch
     torch.manual_seed(0)
-    acc = {name: _accuracy(tiny_model, build_attack(name, 8.0)(tiny_model, x, y), y)
-           for name in ("fgsm", "pgd", "pgd_restarts")}
+    acc = {
+        name: _accuracy(tiny_model, build_attack(name, 8.0)(tiny_model, x, y), y)
+        for name in ("fgsm", "pgd", "pgd_restarts")
+    }
     assert acc["pgd_restarts"] <= acc["pgd"] <= acc["fgsm"] < _accuracy(tiny_model, x, y)
 
 

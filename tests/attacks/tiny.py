@@ -28,12 +28,17 @@ class TinyCNN(nn.Module):
 def synthetic_images(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` smooth images ``(n, 3, 12, 12)`` in [0, 1]: a per-class template plus noise."""
     g = torch.Generator().manual_seed(1234)
-    templates = 0.5 + 0.2 * F.interpolate(torch.rand(N_CLASSES, 3, 3, 3, generator=g) - 0.5, size=SIZE,
-                              mode="bilinear", align_corners=False)
+    templates = 0.5 + 0.2 * F.interpolate(
+        torch.rand(N_CLASSES, 3, 3, 3, generator=g) - 0.5,
+        size=SIZE,
+        mode="bilinear",
+        align_corners=False,
+    )
     g.manual_seed(seed)
     y = torch.randint(0, N_CLASSES, (n,), generator=g)
-    noise = F.interpolate(torch.randn(n, 3, 4, 4, generator=g), size=SIZE, mode="bilinear",
-                          align_corners=False)
+    noise = F.interpolate(
+        torch.randn(n, 3, 4, 4, generator=g), size=SIZE, mode="bilinear", align_corners=False
+    )
     return (templates[y] + 0.04 * noise).clamp(0, 1), y
 
 

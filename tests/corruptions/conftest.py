@@ -9,8 +9,15 @@ def textured_images(n: int, seed: int = 0) -> np.ndarray:
     yy, xx = np.mgrid[0:32, 0:32]
     out = []
     for _ in range(n):
-        bg = rng.uniform(0.2, 0.8, (3, 1, 1)) + ndimage.gaussian_filter(rng.normal(0, 1, (3, 32, 32)), (0, 5, 5))
-        cy, cx, ry, rx = rng.uniform(12, 20), rng.uniform(12, 20), rng.uniform(5, 10), rng.uniform(5, 10)
+        bg = rng.uniform(0.2, 0.8, (3, 1, 1)) + ndimage.gaussian_filter(
+            rng.normal(0, 1, (3, 32, 32)), (0, 5, 5)
+        )
+        cy, cx, ry, rx = (
+            rng.uniform(12, 20),
+            rng.uniform(12, 20),
+            rng.uniform(5, 10),
+            rng.uniform(5, 10),
+        )
         obj = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1
         img = np.where(obj, rng.uniform(0.1, 0.9, (3, 1, 1)), bg)
         img = ndimage.gaussian_filter(img, (0, 0.7, 0.7))

@@ -14,7 +14,14 @@ from limeguard.corruptions import (
 )
 from limeguard.corruptions.functions import elastic_fields
 
-DETERMINISTIC = {"defocus_blur", "zoom_blur", "brightness", "contrast", "pixelate", "jpeg_compression"}
+DETERMINISTIC = {
+    "defocus_blur",
+    "zoom_blur",
+    "brightness",
+    "contrast",
+    "pixelate",
+    "jpeg_compression",
+}
 
 # With the CIFAR-10-C constants, the pixel distance to the original is not monotone in severity for
 # these (make_cifar_c.py's constants order them by the damage they do to classifiers, not by
@@ -50,7 +57,9 @@ def test_distance_grows_with_severity(distances, name):
 def test_weaker_severity_order_where_distance_is_not_monotone(distances):
     glass, motion, frost = distances["glass_blur"], distances["motion_blur"], distances["frost"]
     assert min(glass[3:]) > max(glass[:3])  # two shuffling passes (4, 5) vs one (1-3)
-    assert motion[0] < motion[1] < motion[2] < motion[4] and motion[3] > motion[1]  # 3 ~ 4 (sigma 2)
+    assert (
+        motion[0] < motion[1] < motion[2] < motion[4] and motion[3] > motion[1]
+    )  # 3 ~ 4 (sigma 2)
     assert frost[0] < frost[1] < frost[2] and min(frost[3:]) > frost[0]
     assert min(distances["elastic_transform"]) > 0
 
@@ -103,8 +112,14 @@ def test_bad_arguments_are_named(images):
 
 
 def test_generate_layout_and_chunk_streams(images):
-    out = generate_cifar10c(images, severities=(1, 4), corruptions=("shot_noise", "snow"), seed=3,
-                            progress=False, chunk_size=5)
+    out = generate_cifar10c(
+        images,
+        severities=(1, 4),
+        corruptions=("shot_noise", "snow"),
+        seed=3,
+        progress=False,
+        chunk_size=5,
+    )
     assert set(out) == {"shot_noise", "snow"}
     x = to_uint8_nhwc(images)
     for name, arr in out.items():
@@ -116,7 +131,9 @@ def test_generate_layout_and_chunk_streams(images):
 
 
 def test_config_from_params():
-    cfg = from_params(CifarCConfig, {"corruptions": ["fog"], "severities": [1, 5], "seed": 2}, "cifar10c")
+    cfg = from_params(
+        CifarCConfig, {"corruptions": ["fog"], "severities": [1, 5], "seed": 2}, "cifar10c"
+    )
     assert cfg.corruptions == ("fog",) and cfg.severities == (1, 5)
     with pytest.raises(ConfigError, match="severities"):
         from_params(CifarCConfig, {"severities": [0]}, "cifar10c")

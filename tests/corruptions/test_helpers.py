@@ -22,7 +22,7 @@ def test_motion_blur_matches_a_literal_line_kernel():
     rng = np.random.default_rng(0)
     x, angle, radius, sigma = rng.random((1, 32, 32, 3)), 30.0, 6, 2.0
     width = 2 * radius + 1
-    k = np.exp(-np.arange(width) ** 2 / (2 * sigma**2))
+    k = np.exp(-(np.arange(width) ** 2) / (2 * sigma**2))
     k /= k.sum()
     ref = np.zeros_like(x[0])
     for i in range(width):

@@ -27,8 +27,13 @@ def test_from_catalog_config(tmp_path):
 
     path = tmp_path / "m.safetensors"
     catalog = DataCatalog.from_config(
-        {"model": {"type": "limeguard.datasets.model_checkpoint.ModelCheckpointDataset",
-                   "filepath": str(path), "metadata": {"kedro-viz": {"layer": "models"}}}}
+        {
+            "model": {
+                "type": "limeguard.datasets.model_checkpoint.ModelCheckpointDataset",
+                "filepath": str(path),
+                "metadata": {"kedro-viz": {"layer": "models"}},
+            }
+        }
     )
     catalog.save("model", build_model("cnn_small"))
     assert catalog.load("model").spec.arch == "cnn_small"

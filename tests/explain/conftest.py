@@ -17,7 +17,8 @@ def smooth_images(n: int, seed: int = 0, size: int = 32) -> torch.Tensor:
     """(n, 3, size, size) float32 in [0, 1]: blurred noise, SLIC splits it into ~20-40 pieces."""
     g = torch.Generator().manual_seed(seed)
     coarse = torch.rand((n, 3, size // 4, size // 4), generator=g)
-    return F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
+    out = F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False)
+    return out.clamp(0, 1)
 
 
 class CornerModel(nn.Module):
@@ -28,8 +29,8 @@ class CornerModel(nn.Module):
         self.patch = patch
         self.head = nn.Linear(3, classes)
         with torch.no_grad():
-            self.head.weight.copy_(torch.arange(3 * classes, dtype=torch.float32).reshape(classes, 3)
-                                   .sin() * 4)
+            weight = torch.arange(3 * classes, dtype=torch.float32).reshape(classes, 3)
+            self.head.weight.copy_(weight.sin() * 4)
             self.head.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

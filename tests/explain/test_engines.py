@@ -31,7 +31,7 @@ def test_engines_agree_on_identical_samples(images, tiny_cnn, cpu):
 
 
 def test_sampler_draws_what_lime_draws(images, tiny_cnn, cpu):
-    """Unmodified lime with RandomState(s) explains with exactly sample_masks(..., RandomState(s))."""
+    """Unmodified lime with RandomState(s) uses exactly sample_masks(..., RandomState(s))."""
     from lime.lime_image import LimeImageExplainer
 
     from limeguard.explain.lime_engine import classifier_fn

@@ -116,3 +116,14 @@ def test_reused_segmentation_and_tables_are_parquet_ready(corner_result, tmp_pat
     first.table.to_parquet(tmp_path / "t.parquet")
     first.summary.to_parquet(tmp_path / "s.parquet")
     first.images.to_parquet(tmp_path / "i.parquet")
+
+
+def test_both_engines_mine_the_same_table():
+    images = smooth_images(2, seed=4)
+    labels = torch.tensor([0, 2])
+    tables = []
+    for engine in ("batched", "lime"):
+        cfg = from_params(MiningConfig, {**PARAMS, "engine": engine}, "mine")
+        tables.append(mine_spurious(CornerModel(), images, labels, ["x", "y"], cfg,
+                                    torch.device("cpu")).table)
+    pd.testing.assert_frame_equal(tables[0], tables[1], atol=1e-5, rtol=0)

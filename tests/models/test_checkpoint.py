@@ -83,7 +83,9 @@ def test_missing_keys_are_named(tmp_path, trained_small):
         load_model(path)
 
 
-@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"\x08" + b"\x00" * 7 + b"{}garbage"])
+@pytest.mark.parametrize(
+    "content", [b"", b"not a checkpoint at all", b"\x08" + b"\x00" * 7 + b"{}garbage"]
+)
 def test_invalid_file_raises_naming_file(tmp_path, content):
     path = tmp_path / "junk.safetensors"
     path.write_bytes(content)
@@ -104,7 +106,9 @@ def test_plain_safetensors_file_is_not_a_checkpoint(tmp_path):
 
     path = tmp_path / "plain.safetensors"
     save_file({"w": torch.zeros(2)}, str(path))
-    with pytest.raises(CheckpointError, match=r"plain\.safetensors.*not a limeguard model checkpoint"):
+    with pytest.raises(
+        CheckpointError, match=r"plain\.safetensors.*not a limeguard model checkpoint"
+    ):
         load_model(path)
 
 

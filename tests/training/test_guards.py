@@ -38,8 +38,9 @@ def test_co_guard_stops_and_restores_last_good_weights(data) -> None:
     tx, ty, vx, vy = data
     cfg = TrainConfig(method="fgsm_rs", epochs=6, batch_size=32, lr=0.05, co_drop=0.2)
     saved, hook = _snapshots()
+    scripted = ScriptedEvaluator([0.30, 0.40, 0.35, 0.05, 0.5, 0.5])
     result = train_model(tiny_cnn(), tx, ty, vx, vy, cfg, progress=False, on_epoch_end=hook,
-                         evaluator=ScriptedEvaluator([0.30, 0.40, 0.35, 0.05, 0.5, 0.5]))  # fmt: skip
+                         evaluator=scripted)  # fmt: skip
     h = result.history
     assert result.stop_reason == "catastrophic_overfitting" and len(h) == 4
     assert h["catastrophic_overfitting"].tolist() == [False, False, False, True]

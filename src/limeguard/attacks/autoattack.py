@@ -23,7 +23,8 @@ AA_ATTACKS = ("apgd-ce", "apgd-dlr", "apgd-t", "fab", "fab-t", "square")
 class AutoAttackLinf:
     """AutoAttack in L∞ as ``attack(model, x, y) -> x_adv``.
 
-    Runs in eval mode (restored afterwards), under its own seed, without touching torch's global RNG.
+    Runs in eval mode (restored afterwards), under its own seed, without touching torch's global
+    RNG.
     Images the model already misclassifies are returned unchanged (AutoAttack's cascade).
 
     Attributes:
@@ -49,10 +50,14 @@ class AutoAttackLinf:
     def __post_init__(self) -> None:
         check_eps_255(self.eps_255)
         if self.version not in VERSIONS:
-            raise ConfigError(f"version: unknown AutoAttack version {self.version!r}; use {VERSIONS}")
+            raise ConfigError(
+                f"version: unknown AutoAttack version {self.version!r}; use {VERSIONS}"
+            )
         unknown = [a for a in self.attacks if a not in AA_ATTACKS]
         if unknown or not self.attacks:
-            raise ConfigError(f"attacks: unknown or empty AutoAttack attacks {unknown}; use {AA_ATTACKS}")
+            raise ConfigError(
+                f"attacks: unknown or empty AutoAttack attacks {unknown}; use {AA_ATTACKS}"
+            )
         for name in ("n_iter", "n_restarts", "n_target_classes", "n_queries"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -79,25 +84,55 @@ class AutoAttackLinf:
 
         eps = self.eps_255 / 255
         if self.version == "standard":
-            adversary = AutoAttack(model, eps=eps, norm="Linf", version="standard", seed=self.seed,
-                                   device=device)
+            adversary = AutoAttack(
+                model, eps=eps, norm="Linf", version="standard", seed=self.seed, device=device
+            )
             targets = min(9, n_classes - 1)
             adversary.apgd_targeted.n_target_classes = targets
             adversary.fab.n_target_classes = targets
         else:
-            adversary = AutoAttack(model, eps=eps, norm="Linf", version="custom", seed=self.seed,
-                                   device=device, attacks=list(self.attacks))
+            adversary = AutoAttack(
+                model,
+                eps=eps,
+                norm="Linf",
+                version="custom",
+                seed=self.seed,
+                device=device,
+                attacks=list(self.attacks),
+            )
             targets = min(self.n_target_classes, n_classes - 1)
-            common = {"eps": eps, "norm": "Linf", "seed": self.seed, "device": device, "verbose": False}
+            common = {
+                "eps": eps,
+                "norm": "Linf",
+                "seed": self.seed,
+                "device": device,
+                "verbose": False,
+            }
             # APGD derives its step-size checkpoints from n_iter in __init__: rebuild, don't mutate.
-            adversary.apgd = APGDAttack(model, n_iter=self.n_iter, n_restarts=self.n_restarts,
-                                        logger=adversary.logger, **common)
+            adversary.apgd = APGDAttack(
+                model,
+                n_iter=self.n_iter,
+                n_restarts=self.n_restarts,
+                logger=adversary.logger,
+                **common,
+            )
             adversary.apgd_targeted = APGDAttack_targeted(
-                model, n_iter=self.n_iter, n_restarts=1, n_target_classes=targets,
-                logger=adversary.logger, **common)
-            adversary.fab = FABAttack_PT(model, n_iter=self.n_iter, n_restarts=self.n_restarts,
-                                         n_target_classes=targets, **common)
-            adversary.square = SquareAttack(model, n_queries=self.n_queries, p_init=0.8,
-                                            resc_schedule=True, **common)
+                model,
+                n_iter=self.n_iter,
+                n_restarts=1,
+                n_target_classes=targets,
+                logger=adversary.logger,
+                **common,
+            )
+            adversary.fab = FABAttack_PT(
+                model,
+                n_iter=self.n_iter,
+                n_restarts=self.n_restarts,
+                n_target_classes=targets,
+                **common,
+            )
+            adversary.square = SquareAttack(
+                model, n_queries=self.n_queries, p_init=0.8, resc_schedule=True, **common
+            )
         adversary.verbose = False
         return adversary

@@ -17,8 +17,12 @@ from limeguard.config import ConfigError
 Attack = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 
 _PGD_OPTIONS = frozenset({"steps", "alpha_255", "random_start", "restarts"})
-_AA_FAST = {"version": "custom", "attacks": ("apgd-ce", "apgd-t"), "n_iter": 20,
-            "n_target_classes": 3}
+_AA_FAST = {
+    "version": "custom",
+    "attacks": ("apgd-ce", "apgd-t"),
+    "n_iter": 20,
+    "n_target_classes": 3,
+}
 
 
 @dataclass(frozen=True)
@@ -36,19 +40,33 @@ ATTACKS: dict[str, Recipe] = {
     # FGSM: one step of size ε from the clean image.
     "fgsm": Recipe(PGD, fixed={"steps": 1, "random_start": False, "restarts": 1}),
     # PGD-20, random start; the step defaults to ε/4 (2/255 at ε = 8/255).
-    "pgd": Recipe(PGD, defaults={"steps": 20, "random_start": True, "restarts": 1},
-                  options=_PGD_OPTIONS),
-    "pgd_restarts": Recipe(PGD, defaults={"steps": 20, "random_start": True, "restarts": 5},
-                           options=_PGD_OPTIONS),
+    "pgd": Recipe(
+        PGD, defaults={"steps": 20, "random_start": True, "restarts": 1}, options=_PGD_OPTIONS
+    ),
+    "pgd_restarts": Recipe(
+        PGD, defaults={"steps": 20, "random_start": True, "restarts": 5}, options=_PGD_OPTIONS
+    ),
     # CW-L∞: PGD on the Carlini-Wagner margin loss.
-    "cw": Recipe(PGD, fixed={"loss": "cw"}, defaults={"steps": 20, "random_start": True,
-                                                      "restarts": 1}, options=_PGD_OPTIONS),
-    "autoattack": Recipe(AutoAttackLinf, fixed={"version": "standard"}, options=frozenset({"seed"})),
+    "cw": Recipe(
+        PGD,
+        fixed={"loss": "cw"},
+        defaults={"steps": 20, "random_start": True, "restarts": 1},
+        options=_PGD_OPTIONS,
+    ),
+    "autoattack": Recipe(
+        AutoAttackLinf, fixed={"version": "standard"}, options=frozenset({"seed"})
+    ),
     # The cheaper configured variant for CPU runs: APGD-CE + APGD-T (3 targets), 20 iterations.
-    "autoattack_fast": Recipe(AutoAttackLinf, defaults=_AA_FAST, options=frozenset(
-        {"attacks", "n_iter", "n_restarts", "n_target_classes", "n_queries", "seed"})),
-    "square": Recipe(SquareLinf, options=frozenset({"n_queries", "p_init", "n_restarts", "seed"}),
-                     blackbox=True),
+    "autoattack_fast": Recipe(
+        AutoAttackLinf,
+        defaults=_AA_FAST,
+        options=frozenset(
+            {"attacks", "n_iter", "n_restarts", "n_target_classes", "n_queries", "seed"}
+        ),
+    ),
+    "square": Recipe(
+        SquareLinf, options=frozenset({"n_queries", "p_init", "n_restarts", "seed"}), blackbox=True
+    ),
 }
 
 

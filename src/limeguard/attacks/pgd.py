@@ -9,6 +9,7 @@ iterate is projected onto the ε-ball and [0, 1].
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ def frozen_parameters(model: nn.Module) -> Iterator[nn.Module]:
 
 def check_eps_255(value: float, name: str = "eps_255") -> None:
     """Raise :class:`ConfigError` unless ``value`` is a finite radius in [0, 255] pixel units."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise ConfigError(f"{name}: expected a number of pixel units (1/255), got {value!r}")
     if math.isnan(value) or not 0 <= value <= 255:
         raise ConfigError(f"{name}: must be in [0, 255] pixel units (1/255), got {value}")
@@ -97,12 +98,15 @@ class PGD:
 
     def __post_init__(self) -> None:
         check_eps_255(self.eps_255)
-        check_eps_255(self.alpha_255, "alpha_255")
-        if self.alpha_255 <= 0 and self.eps_255 > 0:
-            raise ConfigError(f"alpha_255: must be > 0, got {self.alpha_255}")
-        if not isinstance(self.steps, int) or self.steps < 1:
+        alpha = self.alpha_255
+        number = isinstance(alpha, numbers.Real) and not isinstance(alpha, bool)
+        if not number or not math.isfinite(alpha):
+            raise ConfigError(f"alpha_255: expected a finite step in pixel units, got {alpha!r}")
+        if alpha < 0 or (alpha == 0 and self.eps_255 > 0):
+            raise ConfigError(f"alpha_255: must be > 0, got {alpha}")
+        if not isinstance(self.steps, numbers.Integral) or self.steps < 1:
             raise ConfigError(f"steps: must be an integer >= 1, got {self.steps!r}")
-        if not isinstance(self.restarts, int) or self.restarts < 1:
+        if not isinstance(self.restarts, numbers.Integral) or self.restarts < 1:
             raise ConfigError(f"restarts: must be an integer >= 1, got {self.restarts!r}")
         if self.loss not in LOSSES:
             raise ConfigError(f"loss: unknown attack loss {self.loss!r}; use one of {LOSSES}")

@@ -51,8 +51,17 @@ class SquareLinf:
         eps = self.eps_255 / 255
         devices = [x.device] if x.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), model_mode(model, False), torch.no_grad():
-            attack = SquareAttack(model, norm="Linf", n_queries=self.n_queries, eps=eps,
-                                  p_init=self.p_init, n_restarts=self.n_restarts, seed=self.seed,
-                                  verbose=False, resc_schedule=True, device=x.device)
+            attack = SquareAttack(
+                model,
+                norm="Linf",
+                n_queries=self.n_queries,
+                eps=eps,
+                p_init=self.p_init,
+                n_restarts=self.n_restarts,
+                seed=self.seed,
+                verbose=False,
+                resc_schedule=True,
+                device=x.device,
+            )
             x_adv = attack.perturb(x, y)
         return torch.min(torch.max(x_adv, x - eps), x + eps).clamp_(0, 1)

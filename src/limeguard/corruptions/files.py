@@ -19,16 +19,23 @@ from limeguard.corruptions.generate import check_names
 def missing_files(root: str | os.PathLike, corruptions: Sequence[str] = CORRUPTIONS) -> list[Path]:
     """The expected files under ``root`` that do not exist (empty: the set is complete)."""
     root = Path(root)
-    return [p for p in [root / f"{c}.npy" for c in corruptions] + [root / "labels.npy"] if not p.is_file()]
+    return [
+        p
+        for p in [root / f"{c}.npy" for c in corruptions] + [root / "labels.npy"]
+        if not p.is_file()
+    ]
 
 
-def cifar10c_available(root: str | os.PathLike | None, corruptions: Sequence[str] = CORRUPTIONS) -> bool:
+def cifar10c_available(
+    root: str | os.PathLike | None, corruptions: Sequence[str] = CORRUPTIONS
+) -> bool:
     """Whether the real CIFAR-10-C files for ``corruptions`` are all under ``root``."""
     return root is not None and not missing_files(root, corruptions)
 
 
-def load_cifar10c(root: str | os.PathLike, corruptions: Sequence[str] = CORRUPTIONS,
-                  mmap: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def load_cifar10c(
+    root: str | os.PathLike, corruptions: Sequence[str] = CORRUPTIONS, mmap: bool = True
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Load the published CIFAR-10-C arrays (memory-mapped by default: 150 MB per corruption).
 
     Returns:
@@ -57,7 +64,9 @@ def load_cifar10c(root: str | os.PathLike, corruptions: Sequence[str] = CORRUPTI
     return data, labels
 
 
-def severity_rows(array: np.ndarray, severity: int, severities: Sequence[int] = SEVERITIES) -> np.ndarray:
+def severity_rows(
+    array: np.ndarray, severity: int, severities: Sequence[int] = SEVERITIES
+) -> np.ndarray:
     """Rows of a severity-major array (published or generated) that hold ``severity``."""
     check_names([], [severity])
     if severity not in severities:

@@ -2,8 +2,8 @@
 
 Each function takes ``x`` (N, 32, 32, 3) uint8 RGB, a severity constant ``c`` from
 :data:`~limeguard.corruptions.constants.CONSTANTS` and a ``numpy.random.Generator``, and returns
-(N, 32, 32, 3) float in [0, 1] (before the final uint8 quantisation). They follow ``make_cifar_c.py``
-of Hendrycks & Dietterich; deviations are noted where they occur.
+(N, 32, 32, 3) float in [0, 1] (before the final uint8 quantisation). They follow
+``make_cifar_c.py`` of Hendrycks & Dietterich; deviations are noted where they occur.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def snow(x: np.ndarray, c: tuple, rng: np.random.Generator) -> np.ndarray:
 
 
 def frost(x: np.ndarray, c: tuple, rng: np.random.Generator) -> np.ndarray:
-    """Blend with a random 32x32 crop of one of frost1..frost5 (the reference never draws frost6)."""
+    """Blend with a random 32x32 crop of frost1..frost5 (the reference never draws frost6)."""
     frosts = helpers.frost_images()
     picks = rng.integers(5, size=len(x))
     layer = np.empty(x.shape, dtype=np.float64)
@@ -165,7 +165,7 @@ def elastic_fields(n: int, h: int, w: int, c: tuple, rng: np.random.Generator):
 
 
 def _inverse_affine(pts1: np.ndarray, pts2: np.ndarray) -> np.ndarray:
-    """Affine maps sending each ``pts2[n]`` back onto ``pts1`` (the inverse of getAffineTransform)."""
+    """Affine maps sending each ``pts2[n]`` back onto ``pts1`` (inverse of getAffineTransform)."""
     a = np.concatenate([pts2, np.ones(pts2.shape[:2] + (1,))], axis=-1)  # (N, 3, 3)
     sol = np.linalg.solve(a, np.broadcast_to(pts1, pts2.shape))  # (N, 3, 2)
     return np.swapaxes(sol, 1, 2)
@@ -217,9 +217,19 @@ def jpeg_compression(x: np.ndarray, c: int, rng: np.random.Generator) -> np.ndar
 
 
 FUNCTIONS: dict[str, Corruption] = {
-    "gaussian_noise": gaussian_noise, "shot_noise": shot_noise, "impulse_noise": impulse_noise,
-    "defocus_blur": defocus_blur, "glass_blur": glass_blur, "motion_blur": motion_blur,
-    "zoom_blur": zoom_blur, "snow": snow, "frost": frost, "fog": fog, "brightness": brightness,
-    "contrast": contrast, "elastic_transform": elastic_transform, "pixelate": pixelate,
+    "gaussian_noise": gaussian_noise,
+    "shot_noise": shot_noise,
+    "impulse_noise": impulse_noise,
+    "defocus_blur": defocus_blur,
+    "glass_blur": glass_blur,
+    "motion_blur": motion_blur,
+    "zoom_blur": zoom_blur,
+    "snow": snow,
+    "frost": frost,
+    "fog": fog,
+    "brightness": brightness,
+    "contrast": contrast,
+    "elastic_transform": elastic_transform,
+    "pixelate": pixelate,
     "jpeg_compression": jpeg_compression,
 }

@@ -1,4 +1,4 @@
-"""CIFAR-10-C: corrupt images deterministically, generate the benchmark, load the published files."""
+"""CIFAR-10-C generation: corrupt images deterministically, build the benchmark arrays."""
 
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ def check_names(corruptions: Iterable[str], severities: Iterable[int] = ()) -> N
     """Raise :class:`ConfigError` naming an unknown corruption or a severity outside 1..5."""
     for name in corruptions:
         if name not in CONSTANTS:
-            raise ConfigError(f"cifar10c.corruptions: unknown corruption {name!r}; known: {list(CORRUPTIONS)}")
+            raise ConfigError(
+                f"cifar10c.corruptions: unknown corruption {name!r}; known: {list(CORRUPTIONS)}"
+            )
     for s in severities:
         if isinstance(s, bool) or not isinstance(s, int | np.integer) or not 1 <= s <= 5:
             raise ConfigError(f"cifar10c.severities: severity must be an int in 1..5, got {s!r}")
@@ -71,8 +73,9 @@ def to_float_nchw(images: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
 
 
-def corrupt_uint8(x: np.ndarray, name: str, severity: int, seed: int,
-                  chunk_size: int = CHUNK_SIZE) -> np.ndarray:
+def corrupt_uint8(
+    x: np.ndarray, name: str, severity: int, seed: int, chunk_size: int = CHUNK_SIZE
+) -> np.ndarray:
     """Corrupt (N, 32, 32, 3) uint8 images; returns (N, 32, 32, 3) uint8 as stored in CIFAR-10-C.
 
     Chunk ``k`` (images ``k * chunk_size`` onwards) draws from the stream
@@ -114,20 +117,25 @@ def corrupt(images, name: str, severity: int, seed: int = 0, chunk_size: int = C
     return out
 
 
-def generate_cifar10c(images, severities: Sequence[int] = SEVERITIES,
-                      corruptions: Sequence[str] = CORRUPTIONS, seed: int = 0,
-                      progress: bool = True, chunk_size: int = CHUNK_SIZE) -> dict[str, np.ndarray]:
+def generate_cifar10c(
+    images,
+    severities: Sequence[int] = SEVERITIES,
+    corruptions: Sequence[str] = CORRUPTIONS,
+    seed: int = 0,
+    progress: bool = True,
+    chunk_size: int = CHUNK_SIZE,
+) -> dict[str, np.ndarray]:
     """Generate CIFAR-10-C from clean test images, in the published layout.
 
     Args:
-        images: (N, 3, 32, 32) uint8 or float in [0, 1] (numpy or torch); e.g. the 10,000 test images.
+        images: (N, 3, 32, 32) uint8 or float in [0, 1] (numpy or torch), e.g. the test split.
         severities, corruptions, seed, chunk_size: see :func:`corrupt`.
         progress: show a progress bar (``limeguard.runtime.progress``).
 
     Returns:
         ``{corruption: (len(severities) * N, 32, 32, 3) uint8}``, severity-major as the published
-        ``<corruption>.npy`` files (rows ``[i * N, (i + 1) * N)`` hold ``severities[i]``). The labels
-        file is ``np.tile(labels, len(severities))``.
+        ``<corruption>.npy`` files (rows ``[i * N, (i + 1) * N)`` hold ``severities[i]``). The
+        labels file is ``np.tile(labels, len(severities))``.
     """
     from limeguard.runtime import progress as bar
 
@@ -138,6 +146,10 @@ def generate_cifar10c(images, severities: Sequence[int] = SEVERITIES,
     jobs = [(name, i, s) for name in corruptions for i, s in enumerate(severities)]
     for name, i, s in bar(jobs, desc="CIFAR-10-C", total=len(jobs)) if progress else jobs:
         out[name][i * n : (i + 1) * n] = corrupt_uint8(x, name, s, seed, chunk_size)
-    log.info("generated CIFAR-10-C: %d corruptions x %d severities x %d images",
-             len(corruptions), len(severities), n)
+    log.info(
+        "generated CIFAR-10-C: %d corruptions x %d severities x %d images",
+        len(corruptions),
+        len(severities),
+        n,
+    )
     return out

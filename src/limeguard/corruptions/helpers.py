@@ -18,7 +18,9 @@ FROST_FILES = ("frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost5.j
 FROST_DIR_ENV = "LIMEGUARD_FROST_DIR"
 
 
-def gaussian(x: np.ndarray, sigma: float, mode: str = "nearest", truncate: float = 4.0) -> np.ndarray:
+def gaussian(
+    x: np.ndarray, sigma: float, mode: str = "nearest", truncate: float = 4.0
+) -> np.ndarray:
     """``skimage.filters.gaussian`` over the H and W axes of (N, H, W[, C]), channels kept apart."""
     if sigma <= 0:
         return x.astype(np.float64)
@@ -73,8 +75,9 @@ def _zoom_matrix(h: int, factor: float) -> np.ndarray:
     return a
 
 
-def plasma_fractal(n: int, rng: np.random.Generator, mapsize: int = 32,
-                   wibbledecay: float = 3) -> np.ndarray:
+def plasma_fractal(
+    n: int, rng: np.random.Generator, mapsize: int = 32, wibbledecay: float = 3
+) -> np.ndarray:
     """(n, mapsize, mapsize) diamond-square height maps in [0, 1], one per image (ImageNet-C)."""
     maps = np.zeros((n, mapsize, mapsize))
     step, wibble = mapsize, 100.0
@@ -104,7 +107,7 @@ def plasma_fractal(n: int, rng: np.random.Generator, mapsize: int = 32,
 def motion_blur(x: np.ndarray, radius: int, sigma: float, angles_deg: np.ndarray) -> np.ndarray:
     """ImageMagick-style motion blur of (N, H, W[, C]) with one angle per image.
 
-    A one-sided line kernel of ``2 * radius + 1`` taps with Gaussian weights ``exp(-i^2 / 2 sigma^2)``
+    A one-sided line kernel of ``2 * radius + 1`` taps, Gaussian weights ``exp(-i^2 / 2 sigma^2)``
     (normalised) samples the pixel ``i`` steps along the angle, edges clamped (as the numpy port in
     ``imagecorruptions``; ImageMagick's ``MagickMotionBlurImage`` does the same on a uint8 image).
     """
@@ -128,8 +131,8 @@ def motion_blur(x: np.ndarray, radius: int, sigma: float, angles_deg: np.ndarray
 
 
 def frost_dir() -> Path:
-    """Folder with ``frost1.png`` .. ``frost6.jpg``: ``$LIMEGUARD_FROST_DIR``, else the one shipped by
-    the ``imagecorruptions-imaug`` package (found without importing it: it needs OpenCV)."""
+    """Folder with ``frost1.png`` .. ``frost6.jpg``: ``$LIMEGUARD_FROST_DIR``, else the one shipped
+    by the ``imagecorruptions-imaug`` package (found without importing it: it needs OpenCV)."""
     env = os.environ.get(FROST_DIR_ENV)
     if env:
         return Path(env)

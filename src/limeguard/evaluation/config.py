@@ -31,7 +31,9 @@ class AttackSpec:
 
     def __post_init__(self) -> None:
         if self.name not in ATTACKS:
-            raise ConfigError(f"name: unknown attack name {self.name!r}; known: {', '.join(ATTACKS)}")
+            raise ConfigError(
+                f"name: unknown attack name {self.name!r}; known: {', '.join(ATTACKS)}"
+            )
         if self.label == "clean" or (self.label is None and self.name == "clean"):
             raise ConfigError("label: 'clean' is reserved for the clean rows")
         build_attack(self.name, 8.0, **dict(self.options))  # fail at configuration time

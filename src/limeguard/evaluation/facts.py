@@ -10,8 +10,13 @@ from limeguard.attacks.factory import build_attack
 from limeguard.attacks.pgd import model_mode
 from limeguard.evaluation.config import MaskingCheckConfig
 
-FACT_COLUMNS = ("n_probe", "looks_like_probabilities", "forward_max_abs_diff",
-                "probe_eps_255", "probe_accuracy")
+FACT_COLUMNS = (
+    "n_probe",
+    "looks_like_probabilities",
+    "forward_max_abs_diff",
+    "probe_eps_255",
+    "probe_accuracy",
+)
 
 
 def model_facts(
@@ -44,9 +49,10 @@ def model_facts(
     with model_mode(model, False):
         with torch.no_grad():
             first, second = model(x), model(x)
-        probs = bool(((first >= 0) & (first <= 1)).all()
-                     and torch.allclose(first.sum(1), torch.ones(len(x), device=first.device),
-                                        atol=1e-4))
+        probs = bool(
+            ((first >= 0) & (first <= 1)).all()
+            and torch.allclose(first.sum(1), torch.ones(len(x), device=first.device), atol=1e-4)
+        )
         attack = build_attack("pgd", cfg.probe_eps_255)
         devices = [x.device] if x.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
@@ -54,10 +60,15 @@ def model_facts(
             x_adv = attack(model, x, y)
         with torch.no_grad():
             accuracy = (model(x_adv).argmax(1) == y).float().mean().item()
-    return pd.DataFrame([{
-        "n_probe": len(x),
-        "looks_like_probabilities": probs,
-        "forward_max_abs_diff": float((first - second).abs().max()),
-        "probe_eps_255": float(cfg.probe_eps_255),
-        "probe_accuracy": accuracy,
-    }], columns=list(FACT_COLUMNS))
+    return pd.DataFrame(
+        [
+            {
+                "n_probe": len(x),
+                "looks_like_probabilities": probs,
+                "forward_max_abs_diff": float((first - second).abs().max()),
+                "probe_eps_255": float(cfg.probe_eps_255),
+                "probe_accuracy": accuracy,
+            }
+        ],
+        columns=list(FACT_COLUMNS),
+    )

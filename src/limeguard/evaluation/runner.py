@@ -19,8 +19,17 @@ from limeguard.runtime import progress as progress_bar
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("image_id", "label", "attack", "blackbox", "eps_255", "eps_linf", "attacked", "correct",
-           "pred")
+COLUMNS = (
+    "image_id",
+    "label",
+    "attack",
+    "blackbox",
+    "eps_255",
+    "eps_linf",
+    "attacked",
+    "correct",
+    "pred",
+)
 
 
 @dataclass(frozen=True)
@@ -41,8 +50,9 @@ def plan_jobs(cfg: EvalConfig) -> list[Job]:
         if takes_seed(spec.name):
             options.setdefault("seed", cfg.seed)
         for eps in cfg.radii_255(spec):
-            jobs.append(Job(spec.key, eps, build_attack(spec.name, eps, **options),
-                            is_blackbox(spec.name)))
+            jobs.append(
+                Job(spec.key, eps, build_attack(spec.name, eps, **options), is_blackbox(spec.name))
+            )
     return jobs
 
 
@@ -61,10 +71,17 @@ def evaluate_model(
         model: classifier returning logits; its train/eval mode is restored afterwards.
         images: ``(N, C, H, W)`` float32 in [0, 1].
         labels: ``(N,)`` int64 class labels.
-        image_ids: ``N`` identifiers (default ``0 .. N-1``).
+        image_ids: ``N`` unique identifiers (default ``0 .. N-1``).
         cfg: the evaluation configuration.
         device: where the model runs (it is not moved; pass the model's device).
         progress: show a progress bar over batches x jobs.
+
+    Random starts are seeded per (``cfg.seed``, batch, attack, ε) under a forked RNG: the run is
+    reproducible and leaves torch's global RNG alone; AutoAttack and Square use ``cfg.seed``
+    unless their options give one.
+
+    Raises:
+        ValueError: lengths differ or identifiers repeat.
 
     Returns:
         Columns :data:`COLUMNS`: the clean rows (``attack='clean'``, ``eps_255=0``) then one row
@@ -74,8 +91,12 @@ def evaluate_model(
     """
     ids = np.arange(len(images)) if image_ids is None else np.asarray(list(image_ids))
     if not len(ids) == len(images) == len(labels):
-        raise ValueError(f"images ({len(images)}), labels ({len(labels)}) and image_ids "
-                         f"({len(ids)}) differ in length")
+        raise ValueError(
+            f"images ({len(images)}), labels ({len(labels)}) and image_ids "
+            f"({len(ids)}) differ in length"
+        )
+    if len(set(ids.tolist())) != len(ids):
+        raise ValueError("image_ids: identifiers must be unique")
     jobs = plan_jobs(cfg)
     batches = [slice(s, s + cfg.batch_size) for s in range(0, len(images), cfg.batch_size)]
     steps = [(b, j) for b in range(len(batches)) for j in range(-1, len(jobs))]  # -1: clean
@@ -86,7 +107,8 @@ def evaluate_model(
                 xb, yb = images[batches[b]].to(device), labels[batches[b]].to(device)
                 idb = ids[batches[b]]
                 clean_pred = _predict(model, xb)
-                parts.append(_rows(idb, yb, "clean", False, 0.0, clean_pred, clean_pred < 0))  # F
+                none = torch.zeros_like(yb, dtype=torch.bool)
+                parts.append(_rows(idb, yb, "clean", False, 0.0, clean_pred, none))
                 continue
             job = jobs[j]
             seed = zlib.crc32(f"{cfg.seed}/{b}/{job.label}/{job.eps_255}".encode())
@@ -96,8 +118,12 @@ def evaluate_model(
     log.info("evaluated %d images x %d jobs: %d rows", len(images), len(jobs), len(results))
     order = {"clean": -1, **{spec.key: i for i, spec in enumerate(cfg.attacks)}}
     keys = results["attack"].map(order)
-    return results.assign(_order=keys).sort_values(["_order", "eps_255"], kind="stable").drop(
-        columns="_order").reset_index(drop=True)
+    return (
+        results.assign(_order=keys)
+        .sort_values(["_order", "eps_255"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
 
 
 def _predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -138,14 +164,17 @@ def _rows(
     attacked: torch.Tensor,
 ) -> pd.DataFrame:
     y_np, pred_np = y.cpu().numpy(), pred.cpu().numpy()
-    return pd.DataFrame({
-        "image_id": ids,
-        "label": y_np.astype(np.int64),
-        "attack": attack,
-        "blackbox": blackbox,
-        "eps_255": float(eps_255),
-        "eps_linf": float(eps_255) / 255,
-        "attacked": attacked.cpu().numpy().astype(bool),
-        "correct": pred_np == y_np,
-        "pred": pred_np.astype(np.int64),
-    }, columns=list(COLUMNS))
+    return pd.DataFrame(
+        {
+            "image_id": ids,
+            "label": y_np.astype(np.int64),
+            "attack": attack,
+            "blackbox": blackbox,
+            "eps_255": float(eps_255),
+            "eps_linf": float(eps_255) / 255,
+            "attacked": attacked.cpu().numpy().astype(bool),
+            "correct": pred_np == y_np,
+            "pred": pred_np.astype(np.int64),
+        },
+        columns=list(COLUMNS),
+    )

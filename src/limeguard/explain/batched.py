@@ -50,7 +50,8 @@ def perturb_into(out: torch.Tensor, images: torch.Tensor, fills: torch.Tensor,
         b, s0 = divmod(pos, n_samples)
         s1 = min(n_samples, s0 + stop - pos)
         pixel_on = masks[b, s0:s1][:, segments[b]].bool()  # (n, HW)
-        torch.where(pixel_on[:, None, :], images[b], fills[b], out=out[pos - start: pos - start + s1 - s0])
+        dest = out[pos - start: pos - start + s1 - s0]
+        torch.where(pixel_on[:, None, :], images[b], fills[b], out=dest)
         pos += s1 - s0
     return out
 

@@ -119,21 +119,25 @@ class CriteriaConfig:
     def __post_init__(self) -> None:
         unknown = [c for c in self.combine if c not in CRITERIA]
         if unknown or not self.combine:
-            raise ConfigError(f"criteria.combine: use a non-empty subset of {CRITERIA}, got {self.combine}")
+            raise ConfigError(
+                f"criteria.combine: use a non-empty subset of {CRITERIA}, got {self.combine}")
         if self.mode not in ("union", "intersection"):
             raise ConfigError(f"criteria.mode: 'union' or 'intersection', got {self.mode!r}")
         for name in ("irrelevant_quantile", "sensitive_quantile", "unstable_quantile"):
             _check_quantile(f"criteria.{name}", getattr(self, name))
         if self.weight_scale not in ("raw", "image_max"):
-            raise ConfigError(f"criteria.weight_scale: 'raw' or 'image_max', got {self.weight_scale!r}")
+            raise ConfigError(
+                f"criteria.weight_scale: 'raw' or 'image_max', got {self.weight_scale!r}")
         if self.region not in REGIONS:
             raise ConfigError(f"criteria.region: use one of {REGIONS}, got {self.region!r}")
         if not 0.0 < self.center_frac <= 1.0:
             raise ConfigError(f"criteria.center_frac: must be in (0, 1], got {self.center_frac}")
         if self.perturbation not in PERTURBATIONS:
-            raise ConfigError(f"criteria.perturbation: use one of {PERTURBATIONS}, got {self.perturbation!r}")
+            raise ConfigError(
+                f"criteria.perturbation: use one of {PERTURBATIONS}, got {self.perturbation!r}")
         if self.copies < 2:
-            raise ConfigError(f"criteria.copies: need >= 2 copies for a variance, got {self.copies}")
+            raise ConfigError(
+                f"criteria.copies: need >= 2 copies for a variance, got {self.copies}")
 
 
 @dataclass(frozen=True)

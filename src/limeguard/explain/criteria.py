@@ -16,7 +16,7 @@ RegionPrior = Callable[[int, int, CriteriaConfig], torch.Tensor]
 
 
 def center_region(height: int, width: int, cfg: CriteriaConfig) -> torch.Tensor:
-    """(H, W) bool: the centred box of side ``center_frac`` of the image (CIFAR objects are centred)."""
+    """(H, W) bool: the centred box of side ``center_frac`` of the image (CIFAR is centred)."""
     def span(n: int) -> slice:
         side = max(1, round(n * cfg.center_frac))
         start = (n - side) // 2
@@ -102,7 +102,8 @@ def flag_superpixels(weights: torch.Tensor, outside: torch.Tensor, sensitivity: 
 
     irrelevant: outside the region (``outside >= outside_frac``) and |weight| (scaled as
     ``weight_scale``) above its ``irrelevant_quantile`` over all probed superpixels (score: that
-    |weight| if outside, else 0). sensitive / unstable: score above its quantile over all probed superpixels.
+    |weight| if outside, else 0). sensitive / unstable: score above its quantile over all probed
+    superpixels.
     ``variance`` None (unstable not computed) gives NaN scores and no flags. Quantiles use only
     ``valid`` (non-padding) superpixels; the comparison is strict, so ties at 0 are not flagged.
     """

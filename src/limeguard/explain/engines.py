@@ -1,4 +1,4 @@
-"""The two LIME engines behind one call: ``lime`` (the package, reference) and ``batched`` (torch)."""
+"""The two LIME engines behind one call: ``lime`` (the package, reference), ``batched`` (torch)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class NonFiniteOutputError(ValueError):
 class Attributions:
     """LIME explanations of N images for one class each.
 
-    Attributions:
+    Attributes:
         weights: (N, F) float32 ridge coefficients per superpixel, 0 beyond ``n_segments``.
         intercept: (N,) float32.
         score: (N,) float32 weighted R^2 of the local model.

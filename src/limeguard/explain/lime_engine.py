@@ -28,7 +28,7 @@ class FixedSamples(np.random.RandomState):
         super().__init__(0)
         self.samples = np.asarray(samples, dtype=np.int64)
 
-    def randint(self, low, high=None, size=None, dtype=int):  # noqa: D102 - numpy signature
+    def randint(self, low, high=None, size=None, dtype=int):
         if size == self.samples.size and (low, high) == (0, 2):
             return self.samples.ravel().copy()
         return super().randint(low, high, size, dtype)

@@ -1,4 +1,4 @@
-"""``mine_spurious``: LIME attributions, the three criteria and spurious masks for a set of images."""
+"""``mine_spurious``: LIME attributions, the three criteria and spurious masks of images."""
 
 from __future__ import annotations
 
@@ -14,12 +14,18 @@ from torch import nn
 from limeguard.config import ConfigError
 from limeguard.explain import reports
 from limeguard.explain.config import MiningConfig
-from limeguard.explain.criteria import (REGION_PRIORS, RegionPrior, flag_superpixels,
-                                        input_gradients, outside_fraction, perturbed_copies,
-                                        segment_mean)
+from limeguard.explain.criteria import (
+    REGION_PRIORS,
+    RegionPrior,
+    flag_superpixels,
+    input_gradients,
+    outside_fraction,
+    perturbed_copies,
+    segment_mean,
+)
 from limeguard.explain.engines import Attributions, explain
 from limeguard.explain.sampling import image_random_state, sample_masks
-from limeguard.explain.segmentation import SegmentCache, Segmentation, segment_images
+from limeguard.explain.segmentation import Segmentation, SegmentCache, segment_images
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +92,8 @@ def attribution_variance(model: nn.Module, images: torch.Tensor, labels: torch.T
 
 def _validate(images: torch.Tensor, labels: torch.Tensor, image_ids: Sequence[object]) -> None:
     if images.ndim != 4 or not images.is_floating_point():
-        raise ValueError(f"images: expected float (N, C, H, W) in [0, 1], got {tuple(images.shape)}")
+        raise ValueError(
+            f"images: expected float (N, C, H, W) in [0, 1], got {tuple(images.shape)}")
     if len(labels) != len(images) or len(image_ids) != len(images):
         raise ValueError(f"images, labels and image_ids differ in length: "
                          f"{len(images)}, {len(labels)}, {len(image_ids)}")
@@ -96,8 +103,9 @@ def _validate(images: torch.Tensor, labels: torch.Tensor, image_ids: Sequence[ob
 
 def criteria_inputs(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
                     segmentation: Segmentation, width: int, cfg: MiningConfig,
-                    device: torch.device, region_prior: RegionPrior | None) -> tuple[torch.Tensor, ...]:
-    """(outside fraction, gradient density), each (N, F), for the irrelevant and sensitive criteria."""
+                    device: torch.device,
+                    region_prior: RegionPrior | None) -> tuple[torch.Tensor, ...]:
+    """(outside fraction, gradient density), each (N, F): irrelevant and sensitive criteria."""
     prior = region_prior or REGION_PRIORS[cfg.criteria.region]
     region = prior(images.shape[2], images.shape[3], cfg.criteria)
     outside = outside_fraction(segmentation.segments, region, width)
@@ -142,7 +150,8 @@ def mine_spurious(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
     masks_px = reports.pixel_masks(flags["spurious"], segmentation.segments)
     if num_classes is None:
         num_classes = _num_classes(model, images[:1], device)
-    table = reports.attribution_table(image_ids, labels, attr.weights, valid, outside, scores, flags)
+    table = reports.attribution_table(image_ids, labels, attr.weights, valid, outside, scores,
+                                      flags)
     log.info("mine: %d images, %d superpixels, %.1f%% spurious", len(images), len(table),
              100 * float(table["spurious"].mean()) if len(table) else 0.0)
     return MiningResult(

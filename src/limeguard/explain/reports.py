@@ -65,7 +65,8 @@ def summary_table(table: pd.DataFrame, masks: torch.Tensor, labels: torch.Tensor
                "n_images": int(chosen.sum()), "n_superpixels": len(part)}
         for name in FLAG_COLUMNS:
             row[f"share_{name}"] = float(part[name].mean()) if len(part) else float("nan")
-        row["pixel_share_spurious"] = float(pixel_share[chosen].mean()) if chosen.any() else float("nan")
+        row["pixel_share_spurious"] = (float(pixel_share[chosen].mean()) if chosen.any()
+                                       else float("nan"))
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -97,5 +97,6 @@ def segment_images(images: torch.Tensor, cfg: SegmentationConfig,
     n_segments = segments.flatten(1).amax(1) + 1 if results else torch.zeros(0, dtype=torch.int64)
     fallback = torch.tensor([r[1] for r in results], dtype=torch.bool)
     if fallback.any():
-        log.info("segmentation: %d of %d images fell back to a grid", int(fallback.sum()), len(results))
+        log.info("segmentation: %d of %d images fell back to a grid", int(fallback.sum()),
+                 len(results))
     return Segmentation(segments, n_segments, fallback)

@@ -14,7 +14,8 @@ from limeguard.explain.sampling import image_random_state, sample_masks
 from limeguard.explain.segmentation import Segmentation
 
 
-def topk_jaccard(a: torch.Tensor, b: torch.Tensor, n_segments: torch.Tensor, k: int) -> torch.Tensor:
+def topk_jaccard(a: torch.Tensor, b: torch.Tensor, n_segments: torch.Tensor,
+                 k: int) -> torch.Tensor:
     """(N,) Jaccard index in [0, 1] of the top-k superpixels by |weight| of two (N, F) weight sets.
 
     Padding beyond ``n_segments`` is never chosen; k is capped at each image's segment count.
@@ -38,8 +39,8 @@ def explanation_stability(model: nn.Module, images: torch.Tensor, labels: torch.
     """Mean top-k Jaccard of LIME weights over all pairs of ``seeds`` (1 = identical top-k).
 
     Returns:
-        ``{"topk_jaccard_mean", "topk_jaccard_std", "per_image" (N,) list, "k", "seeds", "n_images"}``
-        where per_image averages the pairs and the std is over images.
+        ``topk_jaccard_mean``, ``topk_jaccard_std``, ``per_image`` ((N,) list), ``k``,
+        ``seeds`` and ``n_images``; per_image averages the pairs, the std is over images.
     """
     if len(seeds) < 2:
         raise ValueError(f"seeds: need at least two seeds, got {list(seeds)}")

@@ -66,7 +66,9 @@ def save_model(model: nn.Module, path: str | os.PathLike, metadata: dict | None 
     except (TypeError, ValueError) as err:
         raise ValueError(f"save_model: metadata must be JSON-serialisable ({err})") from err
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    blob = st_save(tensors, metadata={"format": FORMAT, "spec": spec.to_json(), "metadata": meta_json})
+    blob = st_save(
+        tensors, metadata={"format": FORMAT, "spec": spec.to_json(), "metadata": meta_json}
+    )
     _atomic_write(Path(path), blob)
     log.debug("saved %s (%s, %d tensors)", path, spec.arch, len(tensors))
 
@@ -103,13 +105,17 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[ModelSpec, dict, dict[str,
     except (SafetensorError, ValueError, OverflowError, UnicodeDecodeError) as err:
         raise CheckpointError(f"{path}: not a valid safetensors checkpoint ({err})") from err
     if header.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a limeguard model checkpoint (format {header.get('format')!r}, "
-                              f"expected {FORMAT!r})")
+        raise CheckpointError(
+            f"{path}: not a limeguard model checkpoint (format {header.get('format')!r}, "
+            f"expected {FORMAT!r})"
+        )
     try:
         spec = ModelSpec.from_json(header["spec"])
         metadata = json.loads(header.get("metadata", "{}"))
     except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"{path}: unreadable spec or metadata in the checkpoint ({err})") from err
+        raise CheckpointError(
+            f"{path}: unreadable spec or metadata in the checkpoint ({err})"
+        ) from err
     return spec, metadata, tensors
 
 
@@ -152,9 +158,15 @@ def _check_tensors(path: Any, spec: ModelSpec, model: nn.Module, tensors: dict) 
     unexpected = sorted(set(tensors) - set(expected))
     wrong = sorted(k for k in set(expected) & set(tensors) if expected[k].shape != tensors[k].shape)
     if missing or unexpected or wrong:
-        parts = [f"{name}: {keys[:5]}{' ...' if len(keys) > 5 else ''} ({len(keys)})"
-                 for name, keys in (("missing", missing), ("unexpected", unexpected),
-                                    ("wrong shape", wrong)) if keys]
+        parts = [
+            f"{name}: {keys[:5]}{' ...' if len(keys) > 5 else ''} ({len(keys)})"
+            for name, keys in (
+                ("missing", missing),
+                ("unexpected", unexpected),
+                ("wrong shape", wrong),
+            )
+            if keys
+        ]
         raise CheckpointError(
             f"{path}: tensors do not match architecture {spec.arch!r} "
             f"(num_classes={spec.num_classes}, options={spec.options}); " + "; ".join(parts)

@@ -21,10 +21,14 @@ class Normalize(nn.Module):
     def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
         super().__init__()
         if len(mean) != len(std):
-            raise ValueError(f"mean and std must have the same length, got {len(mean)} and {len(std)}")
+            raise ValueError(
+                f"mean and std must have the same length, got {len(mean)} and {len(std)}"
+            )
         if any(s <= 0 for s in std):
             raise ValueError(f"std must be positive, got {list(std)}")
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1), False)
+        self.register_buffer(
+            "mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1), False
+        )
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1), False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -116,7 +116,9 @@ def build_from_spec(spec: ModelSpec) -> nn.Module:
 
 def _builder(arch: str) -> Callable[..., nn.Module]:
     if arch not in ARCHITECTURES:
-        raise ConfigError(f"model.arch: unknown architecture {arch!r}; known: {sorted(ARCHITECTURES)}")
+        raise ConfigError(
+            f"model.arch: unknown architecture {arch!r}; known: {sorted(ARCHITECTURES)}"
+        )
     return ARCHITECTURES[arch]
 
 

@@ -1,4 +1,4 @@
-"""WideResNet (Zagoruyko & Komodakis 2016) as used for CIFAR-10 adversarial training (Madry, TRADES)."""
+"""WideResNet (Zagoruyko & Komodakis 2016), as used for CIFAR-10 adversarial training (TRADES)."""
 
 from __future__ import annotations
 
@@ -69,8 +69,9 @@ class WideResNet(nn.Module):
         return self.fc(out)
 
 
-def wide_resnet(num_classes: int, depth: int = 34, widen_factor: int = 10,
-                drop_rate: float = 0.0) -> nn.Module:
+def wide_resnet(
+    num_classes: int, depth: int = 34, widen_factor: int = 10, drop_rate: float = 0.0
+) -> nn.Module:
     """WRN-34-10 by default (46.2M parameters at 10 classes)."""
     if not 0.0 <= drop_rate < 1.0:
         raise ValueError(f"drop_rate must be in [0, 1), got {drop_rate}")

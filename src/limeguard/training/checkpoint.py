@@ -2,9 +2,10 @@
 
 A checkpoint directory holds ``state.json`` (the commit point: configuration, counters, history,
 optimiser hyper-parameters) and the ``epoch_NNNN.safetensors`` file it names (model weights
-``model.*``, best weights ``best.*``, optimiser buffers ``optim.*``, RNG states ``rng.*``). Each file
-is written to a temporary name and moved into place with ``os.replace``; the tensors are written before
-the JSON that points to them, so a crash at any moment leaves the previous complete checkpoint.
+``model.*``, best weights ``best.*``, optimiser buffers ``optim.*``, RNG states ``rng.*``).
+Each file is written to a temporary name and moved into place with ``os.replace``; the tensors are
+written before the JSON that points to them, so a crash at any moment leaves the previous complete
+checkpoint.
 Nothing is unpickled on load.
 """
 

@@ -1,4 +1,4 @@
-"""``TrainConfig``: every knob of :func:`limeguard.training.train_model`, validated at construction."""
+"""``TrainConfig``: every knob of :func:`limeguard.training.train_model`, validated when built."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ class TrainConfig:
 
     Attributes:
         method: ``standard`` (clean CE), ``pgd_at`` (Madry et al.), ``fgsm_rs`` (Wong et al. fast
-            AT: one step of ``fgsm_alpha_ratio`` * ε from a random start) or ``trades`` (Zhang et al.).
+            AT: one step of ``fgsm_alpha_ratio`` * ε from a random start) or ``trades``
+            (Zhang et al.).
         epochs: number of passes over the training set.
         batch_size: images per SGD step.
         drop_last: drop the last incomplete batch of an epoch.
@@ -25,9 +26,11 @@ class TrainConfig:
         momentum: SGD momentum.
         weight_decay: L2 weight decay of SGD.
         nesterov: Nesterov momentum.
-        schedule: ``cosine`` (to 0), ``piecewise`` (× ``lr_gamma`` at ``milestones``), ``onecycle``
-            (the triangular cyclic schedule of fast AT: 0 -> lr at ``onecycle_peak`` -> 0), ``constant``.
-        warmup_epochs: linear warm-up from 0 (``cosine``, ``piecewise``, ``constant``; may be fractional).
+        schedule: ``cosine`` (to 0), ``piecewise`` (× ``lr_gamma`` at ``milestones``),
+            ``onecycle`` (the triangular cyclic schedule of fast AT: 0 -> lr at ``onecycle_peak``
+            -> 0) or ``constant``; all are per SGD step.
+        warmup_epochs: linear warm-up from 0 for ``cosine``, ``piecewise`` and ``constant``
+            (may be fractional).
         milestones: ``piecewise`` milestones as fractions of the training run (0.5 = half-way).
         lr_gamma: ``piecewise`` decay factor per milestone.
         onecycle_peak: ``onecycle`` position of the peak as a fraction of the training run.
@@ -51,7 +54,8 @@ class TrainConfig:
         co_guard: catastrophic-overfitting guard for adversarial methods: stop and restore the best
             weights when validation PGD accuracy falls more than ``co_drop`` below its best.
         co_drop: accuracy drop (absolute, in [0, 1]) that counts as a collapse.
-        co_check_every: also check a probe batch every this many training batches (0: per epoch only).
+        co_check_every: also check a probe batch every this many training batches
+            (0: once per epoch, on the validation PGD accuracy, only).
         co_probe_images: size of the probe batch (the first images of the validation split).
         amp: mixed precision on CUDA: ``auto`` (bf16 where supported, else fp16 + GradScaler),
             ``bf16``, ``fp16`` or ``off``. Ignored on CPU and MPS (float32 there).

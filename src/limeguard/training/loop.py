@@ -104,8 +104,10 @@ def train_model(
 class _Run:
     """One training run's mutable state; :meth:`fit` drives it."""
 
-    def __init__(self, model, train_x, train_y, val_x, val_y, cfg, device, checkpoint_dir,
-                 extra_loss, batch_loss, evaluator, on_epoch_end, show_progress) -> None:  # fmt: skip
+    def __init__(  # the arguments of train_model
+        self, model, train_x, train_y, val_x, val_y, cfg, device, checkpoint_dir,
+        extra_loss, batch_loss, evaluator, on_epoch_end, show_progress,
+    ) -> None:  # fmt: skip
         self.cfg, self.device, self.ckpt_dir = cfg, device, checkpoint_dir
         self.precision: Precision = resolve_precision(cfg, device)
         self.model = model.to(device)
@@ -126,9 +128,10 @@ class _Run:
         self.scaler = self.precision.make_scaler()
         self.show_progress = show_progress
         n = len(train_x)
-        self.steps_per_epoch = n // cfg.batch_size if cfg.drop_last else math.ceil(n / cfg.batch_size)
+        bs = cfg.batch_size
+        self.steps_per_epoch = n // bs if cfg.drop_last else math.ceil(n / bs)
         if self.steps_per_epoch < 1:
-            raise ValueError(f"train_x: {n} images give no batch of train.batch_size {cfg.batch_size}")
+            raise ValueError(f"train_x: {n} images give no full batch of batch_size {bs}")
         self.state = TrainState()
         self.fallback_state: dict[str, torch.Tensor] | None = None
 
@@ -148,9 +151,8 @@ class _Run:
     def _epoch(self, epoch: int) -> None:
         cfg, state = self.cfg, self.state
         torch.manual_seed(_derive_seed(cfg.seed, epoch, 0))  # attack noise, dropout
-        order = torch.randperm(
-            len(self.train_y), generator=torch.Generator().manual_seed(_derive_seed(cfg.seed, epoch, 1))
-        )
+        shuffle = torch.Generator().manual_seed(_derive_seed(cfg.seed, epoch, 1))
+        order = torch.randperm(len(self.train_y), generator=shuffle)  # (N,) batch order
         if self.state.best_state is None and cfg.co_check_every > 0:
             self.fallback_state = _copy_state(self.model)
         start = time.perf_counter()
@@ -243,8 +245,10 @@ class _Run:
         _, acc = self.evaluator(self.model, *self.probe)
         self.model.train()
         if acc < self.state.best_probe_acc - cfg.co_drop:
-            log.warning("catastrophic overfitting: probe PGD accuracy %.3f after batch %d, best %.3f",
-                        acc, batch + 1, self.state.best_probe_acc)  # fmt: skip
+            log.warning(
+                "catastrophic overfitting: probe PGD accuracy %.3f after batch %d, best %.3f",
+                acc, batch + 1, self.state.best_probe_acc,
+            )  # fmt: skip
             return True
         self.state.best_probe_acc = max(self.state.best_probe_acc, acc)
         return False
@@ -326,12 +330,14 @@ def _check_finite(
 
 def _check_data(x: torch.Tensor, y: torch.Tensor, name: str) -> None:
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.dtype != torch.float32:
-        raise ValueError(f"{name}_x: expected a float32 (N, C, H, W) tensor, got "
-                         f"{getattr(x, 'dtype', type(x))} {tuple(getattr(x, 'shape', ()))}")  # fmt: skip
+        got = f"{getattr(x, 'dtype', type(x))} {tuple(getattr(x, 'shape', ()))}"
+        raise ValueError(f"{name}_x: expected a float32 (N, C, H, W) tensor, got {got}")
     if not isinstance(y, torch.Tensor) or y.ndim != 1 or y.dtype != torch.int64:
         raise ValueError(f"{name}_y: expected an int64 (N,) tensor of labels")
     if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"{name}_x/{name}_y: {len(x)} images and {len(y)} labels (need equal, > 0)")
+        raise ValueError(
+            f"{name}_x/{name}_y: {len(x)} images and {len(y)} labels (need equal, > 0)"
+        )
 
 
 def _fmt(row: dict[str, Any]) -> str:

@@ -1,13 +1,25 @@
 """Per-batch training losses, one strategy per method, and the seam for extra loss terms.
 
 A strategy is any callable ``batch_loss(model, x, y, index) -> LossOutput`` with ``x`` the clean
-batch (float32 in [0, 1], NCHW, on the training device), ``y`` its labels (int64, (B,)) and ``index``
-the positions of the batch in the training split (int64, (B,), same device), so that a strategy can
-look up per-image data such as masks or sensitivity scores. The model is in train mode when called.
+batch (float32 in [0, 1], NCHW, on the training device), ``y`` its labels (int64, (B,)) and
+``index`` the positions of the batch in the training split (int64, (B,), same device), so that a
+strategy can look up per-image data such as masks or sensitivity scores. The model is in train
+mode when called; the call runs under the configured autocast, and the loop does the backward pass.
 
-An extra term is any callable ``extra_loss(model, x, y, index) -> Tensor`` (a scalar) that
-:func:`limeguard.training.train_model` adds to the strategy's loss: refinement plugs masking or a
-double-backpropagation penalty in there without touching the loop.
+An extra term is any callable ``extra_loss(model, x, y, index) -> Tensor`` (a scalar, on the
+device, differentiable) that :func:`limeguard.training.train_model` adds to the strategy's loss:
+refinement plugs a double-backpropagation penalty in there without touching the loop. To change
+the inputs themselves (e.g. mask a fraction of the batch before the attack), wrap a strategy::
+
+    class MaskedAdversarial:
+        def __init__(self, inner: BatchLoss, masks: torch.Tensor):  # masks (N, 1, H, W)
+            self.inner, self.masks = inner, masks
+
+        def __call__(self, model, x, y, index):
+            x = apply_mask(x, self.masks[index])  # index: positions in the training split
+            return self.inner(model, x, y, index)
+
+    train_model(..., batch_loss=MaskedAdversarial(build_batch_loss(cfg), masks))
 """
 
 from __future__ import annotations
@@ -61,7 +73,7 @@ class StandardLoss:
 
 @dataclass(frozen=True)
 class AdversarialLoss:
-    """Cross-entropy on ``attack(model, x, y)`` (PGD-AT, FGSM-RS or any attack with that contract)."""
+    """Cross-entropy on ``attack(model, x, y)``: PGD-AT, FGSM-RS or any attack of that contract."""
 
     attack: Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 
