@@ -180,6 +180,9 @@ def report(results: dict[str, list[tuple[float, ...]]], args: argparse.Namespace
             f"| {statistics.median(r[1] for r in rows):.1f} | {statistics.median(ratios):.3f} "
             f"| {min(ratios):.3f}..{max(ratios):.3f} | {statistics.median(cpu_ratios):.3f} |"
         )
+    for method, rows in results.items():
+        per_rep = ", ".join(f"{r[0] / r[1]:.2f}" for r in rows)
+        lines.append(f"\nPer-repetition wall-clock ratios, {method}: {per_rep}.")
     lines += ["", "Goal: ratio >= 0.90 (train_model within 10% of the bare loop). A ratio is"
               " train_model's throughput over the bare loop's (above 1: train_model faster). The "
               "CPU-second ratio uses this process's CPU time and is less sensitive to other load.",

@@ -49,9 +49,7 @@ def from_params(cls: type[T], params: Mapping[str, Any] | None, where: str) -> T
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as err:
-        if isinstance(err, ConfigError):
-            raise
-        raise ConfigError(f"{where}: {err}") from err
+        raise ConfigError(_located(str(err), where, fields)) from err
 
 
 def to_params(obj: Any) -> Any:
@@ -83,6 +81,15 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     if hint in (int, float, str, bool) and not isinstance(value, hint):
         raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r}")
     return value
+
+
+def _located(message: str, where: str, fields: Mapping[str, Any]) -> str:
+    """Prefix a validation message with where the parameters live, once."""
+    if message.startswith(where):
+        return message
+    if message.split(":", 1)[0] in fields:
+        return f"{where}.{message}"
+    return f"{where}: {message}"
 
 
 def _unknown_key_message(where: str, unknown: list[str], known: list[str]) -> str:

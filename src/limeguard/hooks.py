@@ -14,7 +14,11 @@ def parameter_schemas() -> dict[str, type]:
     """Dotted parameter key -> the frozen dataclass that parses it (imported lazily: torch)."""
     from limeguard.cifar.sources import SourceConfig
     from limeguard.cifar.splits import SplitConfig
+    from limeguard.corruptions.testset import CorruptionSetConfig
+    from limeguard.pipelines.baseline.nodes import CheckpointDirs, ModelChoice
+    from limeguard.pipelines.evaluate.nodes import EvaluateParams
     from limeguard.runtime import RuntimeConfig
+    from limeguard.training import TrainConfig
     from limeguard.validation.data_gate import DataGateConfig
 
     return {
@@ -22,6 +26,12 @@ def parameter_schemas() -> dict[str, type]:
         "data.source": SourceConfig,
         "data.split": SplitConfig,
         "data.gate": DataGateConfig,
+        "baseline.model": ModelChoice,
+        "baseline.checkpoint_dirs": CheckpointDirs,
+        "baseline.standard": TrainConfig,
+        "baseline.adversarial": TrainConfig,
+        "evaluate": EvaluateParams,
+        "corruptions": CorruptionSetConfig,
     }
 
 

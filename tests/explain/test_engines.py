@@ -9,7 +9,7 @@ from limeguard.explain.ridge import weighted_ridge
 from limeguard.explain.sampling import image_random_state, sample_masks
 from limeguard.explain.segmentation import segment_images
 
-CFG = LimeConfig(num_samples=150, chunk_size=97, images_per_batch=2)
+CFG = LimeConfig(num_samples=150, chunk_size=97, images_per_batch=2, lime_batch_size=50)
 
 
 def _samples(seg, seed=0):

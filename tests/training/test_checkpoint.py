@@ -25,8 +25,15 @@ class Interrupt(Exception):
     """Stands in for a kill."""
 
 
-def test_same_seed_same_weights_other_seed_other_weights(data) -> None:
+@pytest.fixture(scope="module")
+def reference(data):
+    """The uninterrupted run that resumed runs must reproduce bit for bit."""
     tx, ty, vx, vy = data
+    return train_model(tiny_cnn(), tx, ty, vx, vy, CFG, progress=False)
+
+
+def test_same_seed_same_weights_other_seed_other_weights(data) -> None:
+    tx, ty, vx, vy = (t[:64] for t in data)
     cfg = TrainConfig(method="fgsm_rs", epochs=2, batch_size=32, val_steps=1, lr=0.05)
     runs = [train_model(tiny_cnn(), tx, ty, vx, vy, cfg, progress=False) for _ in range(2)]
     assert state_equal(runs[0].model, runs[1].model)
@@ -46,9 +53,10 @@ def test_checkpoint_files(data, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("where", ["after_epoch", "mid_epoch"])
-def test_kill_and_resume_gives_the_same_weights(data, tmp_path: Path, where: str) -> None:
+def test_kill_and_resume_gives_the_same_weights(
+    data, reference, tmp_path: Path, where: str
+) -> None:
     tx, ty, vx, vy = data
-    reference = train_model(tiny_cnn(), tx, ty, vx, vy, CFG, progress=False)
 
     def stop_after_epoch_1(epoch, model, row):
         if epoch == 1:
@@ -78,9 +86,10 @@ def test_kill_and_resume_gives_the_same_weights(data, tmp_path: Path, where: str
     assert resumed.best_epoch == reference.best_epoch
 
 
-def test_finished_checkpoint_is_returned_without_training(data, tmp_path: Path) -> None:
+def test_finished_checkpoint_is_returned_without_training(data, reference, tmp_path) -> None:
     tx, ty, vx, vy = data
     first = train_model(tiny_cnn(), tx, ty, vx, vy, CFG, checkpoint_dir=tmp_path, progress=False)
+    assert state_equal(first.model, reference.model)  # checkpointing changes nothing
 
     def never(*args):
         raise AssertionError("trained again")
@@ -97,6 +106,14 @@ def test_checkpoint_of_another_config_is_refused(data, tmp_path: Path) -> None:
     other = TrainConfig(method="standard", epochs=1, batch_size=32, val_steps=1, lr=0.01)
     with pytest.raises(CheckpointError, match=rf"{tmp_path}.*lr: 0\.1 -> 0\.01"):
         train_model(tiny_cnn(), tx, ty, vx, vy, other, checkpoint_dir=tmp_path, progress=False)
+
+
+def test_checkpoint_of_other_data_is_refused(data, tmp_path: Path) -> None:
+    tx, ty, vx, vy = data
+    cfg = TrainConfig(method="standard", epochs=1, batch_size=32, val_steps=1)
+    train_model(tiny_cnn(), tx, ty, vx, vy, cfg, checkpoint_dir=tmp_path, progress=False)
+    with pytest.raises(CheckpointError, match=rf"{tmp_path}.*other training data"):
+        train_model(tiny_cnn(), 1 - tx, ty, vx, vy, cfg, checkpoint_dir=tmp_path, progress=False)
 
 
 def test_checkpoint_of_another_model_is_refused(data, tmp_path: Path) -> None:

@@ -15,14 +15,14 @@ FAST = dict(batch_size=32, attack_steps=2, val_steps=2, lr=0.05)
 @pytest.mark.parametrize("method", ["standard", "pgd_at", "fgsm_rs", "trades"])
 def test_each_method_runs_and_records_history(method: str, data) -> None:
     tx, ty, vx, vy = data
-    cfg = TrainConfig(method=method, epochs=2, **FAST)
+    cfg = TrainConfig(method=method, epochs=1, **FAST)
     result = train_model(tiny_cnn(), tx, ty, vx, vy, cfg, progress=False)
     h = result.history
     assert list(h.columns) == list(HISTORY_COLUMNS)
-    assert h["epoch"].tolist() == [0, 1]
+    assert h["epoch"].tolist() == [0]
     assert h[["train_loss", "train_acc", "val_clean_acc", "val_pgd_acc", "lr"]].notna().all().all()
     assert (h["val_pgd_acc"] <= h["val_clean_acc"] + 1e-9).all()
-    assert result.stop_reason == "completed" and result.best_epoch in (0, 1)
+    assert result.stop_reason == "completed" and result.best_epoch == 0
     assert not result.model.training
 
 

@@ -132,7 +132,11 @@ def mine_spurious(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
     """
     _validate(images, labels, image_ids)
     images, labels = images.detach().float().cpu(), labels.detach().long().cpu()
-    segmentation = segmentation or segment_images(images, cfg.segmentation, cache)
+    if segmentation is None:
+        segmentation = segment_images(images, cfg.segmentation, cache)
+    elif tuple(segmentation.segments.shape) != (images.shape[0], *images.shape[2:]):
+        raise ValueError(f"segmentation: shape {tuple(segmentation.segments.shape)} does not "
+                         f"match images {tuple(images.shape)}")
     check_num_samples(segmentation, cfg.lime.num_samples, image_ids)
     masks = lime_samples(segmentation, image_ids, cfg)
     attr = explain(model, images, labels, segmentation, masks, image_ids, cfg.lime, cfg.engine,

@@ -3,7 +3,12 @@
 Library code (never imports Kedro). Entry point: :func:`train_model` with a :class:`TrainConfig`.
 """
 
-from limeguard.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
+from limeguard.training.checkpoint import (
+    TrainState,
+    data_fingerprint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from limeguard.training.config import METHODS, SCHEDULES, TrainConfig
 from limeguard.training.errors import CheckpointError, NonFiniteLossError
 from limeguard.training.evaluation import Evaluator, PGDValidator
@@ -37,6 +42,7 @@ __all__ = [
     "TrainResult",
     "TrainState",
     "build_batch_loss",
+    "data_fingerprint",
     "load_checkpoint",
     "lr_at",
     "save_checkpoint",

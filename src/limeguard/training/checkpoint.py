@@ -11,6 +11,7 @@ Nothing is unpickled on load.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -66,11 +67,23 @@ class TrainState:
         return {k: getattr(self, k) for k in keys}
 
 
+def data_fingerprint(x: torch.Tensor, y: torch.Tensor) -> str:
+    """Exact digest of the shapes, the labels and up to 256 evenly spaced images of a split."""
+    digest = hashlib.sha256(f"{tuple(x.shape)} {x.dtype} {tuple(y.shape)}".encode())
+    digest.update(y.detach().cpu().contiguous().numpy().tobytes())
+    step = max(1, len(x) // 256)
+    digest.update(x[::step].detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def save_checkpoint(
     directory: Path, cfg: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer,
-    state: TrainState,
+    state: TrainState, data: str = "",
 ) -> None:  # fmt: skip
-    """Write the checkpoint of the end of epoch ``state.epoch`` atomically into ``directory``."""
+    """Write the checkpoint of the end of epoch ``state.epoch`` atomically into ``directory``.
+
+    ``data`` is the :func:`data_fingerprint` of the training split, checked on resume.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     name = f"epoch_{state.epoch:04d}.safetensors"
     tensors = _flat("model.", model.state_dict())
@@ -87,6 +100,7 @@ def save_checkpoint(
         "format": FORMAT,
         "tensors": name,
         "config": to_params(cfg),
+        "data": data,
         "state": state.counters(),
         "optimizer": {"param_groups": optim["param_groups"], "scalars": _optim_scalars(optim)},
     }
@@ -98,13 +112,22 @@ def save_checkpoint(
 
 
 def load_checkpoint(
-    directory: Path, cfg: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer
-) -> TrainState | None:
+    directory: Path, cfg: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer,
+    data: str | None = None,
+) -> TrainState | None:  # fmt: skip
     """Restore model, optimiser and RNG from ``directory``; None when it holds no checkpoint.
+
+    Args:
+        directory: the checkpoint directory.
+        cfg: the configuration of the run to resume; it must equal the saved one.
+        model: receives the saved weights.
+        optimizer: receives the saved optimiser state.
+        data: the training split's :func:`data_fingerprint`, compared with the saved one (None:
+            not checked).
 
     Raises:
         CheckpointError: the checkpoint is unreadable, of another configuration (the differing keys
-            are named) or of another architecture.
+            are named), of other training data or of another architecture.
     """
     path = directory / STATE_FILE
     if not path.exists():
@@ -115,6 +138,11 @@ def load_checkpoint(
     except (OSError, ValueError, KeyError) as err:
         raise CheckpointError(f"{directory}: unreadable training checkpoint ({err})") from err
     _check_config(directory, meta.get("config", {}), cfg)
+    if data is not None and meta.get("data") != data:
+        raise CheckpointError(
+            f"{directory}: checkpoint was written for other training data (fingerprint "
+            f"{meta.get('data')!r}, now {data!r}); use another checkpoint_dir or delete this one"
+        )
     try:
         model.load_state_dict(_unflat("model.", tensors))
     except RuntimeError as err:

@@ -15,7 +15,12 @@ import torch
 from torch import nn
 
 from limeguard.runtime import progress as progress_bar
-from limeguard.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
+from limeguard.training.checkpoint import (
+    TrainState,
+    data_fingerprint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from limeguard.training.config import TrainConfig
 from limeguard.training.errors import NonFiniteLossError
 from limeguard.training.evaluation import Evaluator, PGDValidator
@@ -132,13 +137,16 @@ class _Run:
         self.steps_per_epoch = n // bs if cfg.drop_last else math.ceil(n / bs)
         if self.steps_per_epoch < 1:
             raise ValueError(f"train_x: {n} images give no full batch of batch_size {bs}")
+        self.data_id = data_fingerprint(train_x, train_y) if checkpoint_dir is not None else ""
         self.state = TrainState()
         self.fallback_state: dict[str, torch.Tensor] | None = None
 
     def fit(self) -> TrainResult:
         """Resume if a checkpoint exists, train the remaining epochs, return the result."""
         if self.ckpt_dir is not None:
-            loaded = load_checkpoint(self.ckpt_dir, self.cfg, self.model, self.optimizer)
+            loaded = load_checkpoint(
+                self.ckpt_dir, self.cfg, self.model, self.optimizer, data=self.data_id
+            )
             if loaded is not None:
                 self.state = loaded
                 if self.scaler is not None and loaded.scaler:
@@ -170,7 +178,7 @@ class _Run:
         if self.scaler is not None:
             state.scaler = self.scaler.state_dict()
         if self.ckpt_dir is not None:
-            save_checkpoint(self.ckpt_dir, cfg, self.model, self.optimizer, state)
+            save_checkpoint(self.ckpt_dir, cfg, self.model, self.optimizer, state, self.data_id)
         if self.on_epoch_end is not None:
             self.on_epoch_end(epoch, self.model, row)
 

@@ -1,0 +1,57 @@
+"""Nodes of the ``baseline`` pipeline: a standard and an adversarially trained model."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from torch import nn
+
+from limeguard.cifar.imageset import ImageSet
+from limeguard.config import from_params
+from limeguard.models import build_model
+from limeguard.runtime import RuntimeConfig, resolve_device
+from limeguard.training import TrainConfig, train_model
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """``params:baseline.model``: the architecture and its builder options."""
+
+    arch: str = "cnn_small"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckpointDirs:
+    """``params:baseline.checkpoint_dirs``: where each baseline keeps its per-epoch checkpoints."""
+
+    standard: str = "data/06_models/checkpoints/standard"
+    adversarial: str = "data/06_models/checkpoints/adversarial"
+
+
+def train_baseline(
+    train: ImageSet, val: ImageSet, model: dict[str, Any], recipe: dict[str, Any],
+    checkpoint_dir: str, runtime: dict[str, Any],
+) -> tuple[nn.Module, pd.DataFrame]:
+    """Train a fresh model with ``recipe``; per-epoch checkpoints in ``checkpoint_dir`` (resumable)."""
+    choice = from_params(ModelChoice, model, "baseline.model")
+    cfg = from_params(TrainConfig, recipe, f"baseline.{Path(checkpoint_dir).name}")
+    run = from_params(RuntimeConfig, runtime, "runtime")
+    net = build_model(choice.arch, train.num_classes, **choice.options)
+    result = train_model(
+        net, train.images, train.labels, val.images, val.labels, cfg,
+        device=resolve_device(run.device), checkpoint_dir=Path(checkpoint_dir),
+        progress=run.progress,
+    )
+    log.info("%s: stopped (%s), best epoch %d", checkpoint_dir, result.stop_reason, result.best_epoch)
+    result.model.checkpoint_metadata = {
+        "recipe": recipe, "best_epoch": result.best_epoch, "stop_reason": result.stop_reason,
+        "data_source": train.meta.get("note", train.meta.get("source", "")),
+    }
+    return result.model.cpu(), result.history

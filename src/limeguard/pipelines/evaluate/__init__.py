@@ -1,0 +1,5 @@
+"""The ``evaluate`` pipeline."""
+
+from limeguard.pipelines.evaluate.pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

@@ -1,0 +1,82 @@
+"""Nodes of the ``evaluate`` pipeline (one namespaced copy per model)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import torch
+from torch import nn
+
+from limeguard.cifar.imageset import ImageSet
+from limeguard.config import from_params
+from limeguard.corruptions.testset import CorruptionSetConfig, corrupted_test_set
+from limeguard.evaluation import (
+    EvalConfig, MaskingCheckConfig, check_gradient_masking, evaluate_model, model_facts, summarize,
+)
+from limeguard.runtime import RuntimeConfig, progress, resolve_device
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    """``params:evaluate``: how many test images, which attacks, which masking checks."""
+
+    max_images: int | None = None
+    attacks: EvalConfig = field(default_factory=EvalConfig)
+    masking: MaskingCheckConfig = field(default_factory=MaskingCheckConfig)
+
+
+def make_corrupted_test_set(test: ImageSet, corruptions: dict[str, Any]) -> tuple[ImageSet, pd.DataFrame]:
+    """CIFAR-10-C: the published files when present, else generated from the test split."""
+    return corrupted_test_set(test, from_params(CorruptionSetConfig, corruptions, "corruptions"))
+
+
+def attack_model(
+    model: nn.Module, test: ImageSet, evaluate: dict[str, Any], runtime: dict[str, Any]
+) -> pd.DataFrame:
+    """One row per image x attack x ε on (the first ``max_images`` of) the test split."""
+    cfg = from_params(EvaluateParams, evaluate, "evaluate")
+    run = from_params(RuntimeConfig, runtime, "runtime")
+    images = _first(test, cfg.max_images)
+    return evaluate_model(model, images.images, images.labels, images.ids, cfg.attacks,
+                          device=resolve_device(run.device), progress=run.progress)
+
+
+def summarize_attacks(results: pd.DataFrame) -> pd.DataFrame:
+    """Robust accuracy per attack x ε, plus the per-image worst case."""
+    return summarize(results)
+
+
+def check_masking(
+    model: nn.Module, test: ImageSet, summary: pd.DataFrame, evaluate: dict[str, Any],
+    runtime: dict[str, Any],
+) -> dict[str, Any]:
+    """The gradient-masking checks (Great Expectations); violations are reported, not raised."""
+    cfg = from_params(EvaluateParams, evaluate, "evaluate").masking
+    run = from_params(RuntimeConfig, runtime, "runtime")
+    facts = model_facts(model, test.images, test.labels, cfg, resolve_device(run.device), run.seed)
+    return check_gradient_masking(summary, facts, cfg)
+
+
+def corruption_accuracy(
+    model: nn.Module, corrupted: ImageSet, index: pd.DataFrame, runtime: dict[str, Any]
+) -> pd.DataFrame:
+    """Accuracy per corruption and severity, with the mean over corruptions per severity."""
+    run = from_params(RuntimeConfig, runtime, "runtime")
+    device = resolve_device(run.device)
+    model = model.to(device).eval()
+    correct = []
+    batches = torch.split(torch.arange(len(corrupted)), 512)
+    with torch.no_grad():
+        for rows in progress(batches, desc="CIFAR-10-C", total=len(batches)):
+            preds = model(corrupted.images[rows].to(device)).argmax(1).cpu()
+            correct.append(preds == corrupted.labels[rows])
+    table = index.assign(correct=torch.cat(correct).numpy())
+    per = table.groupby(["corruption", "severity"], as_index=False)["correct"].mean()
+    mean = per.groupby("severity", as_index=False)["correct"].mean().assign(corruption="mean")
+    return pd.concat([per, mean], ignore_index=True).rename(columns={"correct": "accuracy"})
+
+
+def _first(images: ImageSet, count: int | None) -> ImageSet:
+    return images if count is None else images.subset(torch.arange(min(count, len(images))))

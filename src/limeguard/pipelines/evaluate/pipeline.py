@@ -1,0 +1,38 @@
+"""``evaluate``: attacks, gradient-masking checks and CIFAR-10-C, one namespace per model."""
+
+from kedro.pipeline import Node, Pipeline
+
+from limeguard.pipelines.evaluate.nodes import (
+    attack_model, check_masking, corruption_accuracy, make_corrupted_test_set, summarize_attacks,
+)
+
+MODELS = ("standard", "adversarial")
+
+
+def evaluation_template() -> Pipeline:
+    """Evaluation of one ``model``; instantiated under a namespace per model."""
+    shared = ["params:evaluate", "params:runtime"]
+    return Pipeline([
+        Node(attack_model, ["model", "test_images", *shared], "attack_results",
+             name="attack_model"),
+        Node(summarize_attacks, "attack_results", "robust_summary", name="summarize_attacks"),
+        Node(check_masking, ["model", "test_images", "robust_summary", *shared],
+             "masking_checks", name="check_masking"),
+        Node(corruption_accuracy, ["model", "cifar10c_images", "cifar10c_index", "params:runtime"],
+             "corruption_accuracy", name="corruption_accuracy"),
+    ])
+
+
+def namespaced_evaluation(model: str) -> Pipeline:
+    return Pipeline(
+        evaluation_template(), namespace=model,
+        inputs={"model": f"{model}_model", "test_images": "test_images",
+                "cifar10c_images": "cifar10c_images", "cifar10c_index": "cifar10c_index"},
+        parameters={"params:evaluate", "params:runtime"},
+    )
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    corrupt = Pipeline([Node(make_corrupted_test_set, ["test_images", "params:corruptions"],
+                             ["cifar10c_images", "cifar10c_index"], name="make_corrupted_test_set")])
+    return sum((namespaced_evaluation(m) for m in MODELS), corrupt)
