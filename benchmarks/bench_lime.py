@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -108,13 +107,15 @@ def median_runs(fns: dict[str, callable], reps: int) -> dict[str, float]:
     for rep in range(reps):
         for name, fn in (fns.items() if rep % 2 == 0 else reversed(list(fns.items()))):
             runs[name].append(fn())
+            print(f"rep {rep} {name}: {runs[name][-1]:.4f} s/image", file=sys.stderr)  # noqa: T201
     return {name: statistics.median(v) for name, v in runs.items()}
 
 
 def regime_free(args) -> list[str]:
     model = FreeModel().eval()
-    batched = LimeConfig(num_samples=NUM_SAMPLES, chunk_size=4096, images_per_batch=16)
-    lime_cfg = LimeConfig(num_samples=NUM_SAMPLES)
+    batched = LimeConfig(num_samples=NUM_SAMPLES, chunk_size=4096, images_per_batch=16,
+                         channels_last=False)
+    lime_cfg = LimeConfig(num_samples=NUM_SAMPLES, channels_last=False)
     time_engine(model, "batched", 2, batched)  # warm-up
     t = median_runs({"lime": lambda: time_engine(model, "lime", args.lime_images, lime_cfg),
                      "batched": lambda: time_engine(model, "batched", args.images, batched)},
@@ -153,31 +154,50 @@ def regime_cnn(args) -> list[str]:
     return lines
 
 
+def current_rss_mib() -> float:
+    """Resident set size of this process now (Linux /proc)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def memory_child(num_samples: int, chunk: int) -> None:
-    """Child process: peak RSS growth (MiB) of one batched explain of 16 images."""
+    """Child process: peak RSS growth (MiB) over the RSS before one batched explain of 16 images,
+    sampled every millisecond by a thread."""
+    import threading
+
     global SETUP
     model = cnn_model()
     SETUP = setup(16, num_samples)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    time_engine(model, "batched", 16, LimeConfig(num_samples=num_samples, chunk_size=chunk,
-                                                  images_per_batch=16))
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"{(after - before) / 1024:.1f} {after / 1024:.1f}")  # noqa: T201
+    cfg = LimeConfig(num_samples=num_samples, chunk_size=chunk, images_per_batch=16)
+    before, peak, done = current_rss_mib(), [0.0], threading.Event()
+
+    def poll() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], current_rss_mib())
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    time_engine(model, "batched", 16, cfg)
+    done.set()
+    thread.join()
+    print(f"{peak[0] - before:.1f} {before:.1f}")  # noqa: T201
 
 
 def regime_memory() -> list[str]:
     lines = ["## (c) Peak memory of the batched engine (16 images per group, fresh process each)",
              "",
-             "| num_samples | chunk_size | peak RSS growth during explain (MiB) | peak RSS (MiB) |",
+             "| num_samples | chunk_size | peak RSS growth in explain (MiB) | RSS before (MiB) |",
              "|---|---|---|---|"]
     for num_samples, chunk in ((1000, 256), (4000, 256), (1000, 4096), (4000, 4096)):
         out = subprocess.run([sys.executable, __file__, "--memory-child", str(num_samples),
                               str(chunk)], capture_output=True, text=True, check=True).stdout
         grow, peak = out.split()[-2:]
         lines.append(f"| {num_samples} | {chunk} | {grow} | {peak} |")
-    lines += ["", "Growth = peak RSS after the explain call minus peak RSS before it (model, "
-              "images and samples already in memory). It follows chunk_size (perturbed images "
-              "alive at once: 12 KiB each) plus the (images_per_batch x num_samples x segments) "
+    lines += ["", "Growth = peak RSS during the explain call (polled every ms) minus the RSS "
+              "before it (model, images and samples already in memory). It follows chunk_size "
+              "(perturbed images alive at once, 12 KiB each, and the model's activations on "
+              "them) plus the (images_per_batch x num_samples x segments) "
               "float64 ridge design, not num_samples x images x pixels (16 x 4000 perturbed "
               "images would be 750 MiB).", ""]
     return lines
@@ -203,6 +223,8 @@ def main() -> None:
     if args.memory_child:
         memory_child(*args.memory_child)
         return
+    global LOAD_START
+    LOAD_START = tuple(round(v, 1) for v in os.getloadavg())
     SETUP = setup(args.images)
     seg_counts = SETUP[2].n_segments.float()
     head = ["# LIME engines: `lime` package vs batched torch engine", "",
@@ -214,6 +236,8 @@ def main() -> None:
             f" lime timed on the first {args.lime_images}; medians of {args.reps} interleaved reps",
             ""]
     lines = head + regime_free(args) + regime_cnn(args) + regime_memory()
+    lines.insert(5, f"- load average (1/5/15 min) at start {LOAD_START}, at end "
+                    f"{tuple(round(v, 1) for v in os.getloadavg())}: other jobs share the cores")
     text = "\n".join(lines)
     print(text)  # noqa: T201
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -221,6 +245,7 @@ def main() -> None:
 
 
 SETUP = None
+LOAD_START = None
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from limeguard.attacks.pgd import model_mode
@@ -38,37 +39,43 @@ def superpixel_means(images: torch.Tensor, segments: torch.Tensor, width: int) -
 
 
 def perturb_into(out: torch.Tensor, images: torch.Tensor, fills: torch.Tensor,
-                 segments: torch.Tensor, masks: torch.Tensor, start: int) -> torch.Tensor:
+                 onehot: torch.Tensor, masks: torch.Tensor, start: int) -> torch.Tensor:
     """Fill ``out`` (L, C, HW) with the perturbed images of flat (image, sample) pairs
     ``start .. start+L-1`` of (B, S): superpixel on -> image pixel, off -> its mean colour.
 
     Args:
-        images, fills: (B, C, HW) float32; segments: (B, HW) int64; masks: (B, S, F) uint8.
+        images, fills: (B, C, HW) float32; onehot: (B, F, HW) float32 segment indicators;
+        masks: (B, S, F) float32 in {0, 1}.
     """
     n_samples, pos, stop = masks.shape[1], start, start + out.shape[0]
-    while pos < stop:  # one broadcast op per image that the chunk touches
+    while pos < stop:  # one matmul and one broadcast lerp per image that the chunk touches
         b, s0 = divmod(pos, n_samples)
         s1 = min(n_samples, s0 + stop - pos)
-        pixel_on = masks[b, s0:s1][:, segments[b]].bool()  # (n, HW)
+        pixel_on = masks[b, s0:s1] @ onehot[b]  # (n, HW), exactly 0 or 1
         dest = out[pos - start: pos - start + s1 - s0]
-        torch.where(pixel_on[:, None, :], images[b], fills[b], out=dest)
+        # torch.lerp is exact at weights 0 and 1: the result is the image or the fill, bit for bit
+        torch.lerp(fills[b], images[b], pixel_on[:, None, :], out=dest)
         pos += s1 - s0
     return out
 
 
 def class_probabilities(model: nn.Module, images: torch.Tensor, fills: torch.Tensor,
-                        segments: torch.Tensor, masks: torch.Tensor, labels: torch.Tensor,
+                        onehot: torch.Tensor, masks: torch.Tensor, labels: torch.Tensor,
                         cfg: LimeConfig, shape: tuple[int, int]) -> torch.Tensor:
-    """(B, S) float32 probability of each image's label on each of its perturbed images."""
+    """(B, S) float32 probability of each image's label on each of its perturbed images.
+
+    images, fills: (B, C, HW); onehot: (B, F, HW); masks: (B, S, F) float32; labels: (B,).
+    """
     b, n_samples = masks.shape[:2]
     total = b * n_samples
     out = torch.empty(total, dtype=torch.float32, device=images.device)
     buffer = torch.empty((min(cfg.chunk_size, total), *images.shape[1:]), device=images.device)
-    memory = torch.channels_last if cfg.channels_last else torch.contiguous_format
     for start in range(0, total, cfg.chunk_size):
-        x = perturb_into(buffer[: min(cfg.chunk_size, total - start)], images, fills, segments,
+        x = perturb_into(buffer[: min(cfg.chunk_size, total - start)], images, fills, onehot,
                          masks, start)
-        x = x.reshape(len(x), -1, *shape).contiguous(memory_format=memory)
+        x = x.reshape(len(x), -1, *shape)
+        if cfg.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         logits = model(x).float()
         probs = torch.softmax(logits, 1)
         probs[~torch.isfinite(logits).all(1)] = float("nan")  # keep an inf visible to check_finite
@@ -82,11 +89,12 @@ def explain_group(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
                   image_ids: Sequence[object], cfg: LimeConfig) -> tuple[torch.Tensor, ...]:
     """One group of images, all on one device; returns (coef (B, F), intercept, score)."""
     b, c, h, w = images.shape
-    seg = segments.reshape(b, -1)
-    fills = superpixel_means(images, segments, masks.shape[2])
-    flat = images.reshape(b, c, -1)
+    width = masks.shape[2]
+    fills = superpixel_means(images, segments, width)
+    onehot = F.one_hot(segments.reshape(b, -1), width).transpose(1, 2).float().contiguous()
     with torch.inference_mode():
-        y = class_probabilities(model, flat, fills, seg, masks, labels, cfg, (h, w))
+        y = class_probabilities(model, images.reshape(b, c, -1), fills, onehot, masks.float(),
+                                labels, cfg, (h, w))
     check_finite(y, image_ids)
     weights = kernel_weights(cosine_distances(masks, n_segments), cfg.kernel_width)
     return weighted_ridge(masks, y, weights, cfg.ridge_alpha)

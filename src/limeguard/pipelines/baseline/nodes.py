@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,8 +48,8 @@ def train_baseline(
     net = build_model(choice.arch, train.num_classes, **choice.options)
     result = train_model(
         net, train.images, train.labels, val.images, val.labels, cfg,
-        device=resolve_device(run.device), checkpoint_dir=Path(checkpoint_dir),
-        progress=run.progress,
+        device=resolve_device(run.device), progress=run.progress,
+        checkpoint_dir=run_directory(checkpoint_dir, model, recipe, train),
     )
     log.info("%s: stopped (%s), best epoch %d", checkpoint_dir, result.stop_reason, result.best_epoch)
     result.model.checkpoint_metadata = {
@@ -55,3 +57,14 @@ def train_baseline(
         "data_source": train.meta.get("note", train.meta.get("source", "")),
     }
     return result.model.cpu(), result.history
+
+
+def run_directory(root: str, *identity: Any) -> Path:
+    """``root/<hash>``: one checkpoint folder per (model, recipe, training data).
+
+    A rerun with the same settings resumes there; a changed setting starts a fresh folder instead
+    of colliding with checkpoints of another configuration.
+    """
+    parts = [json.dumps(x, sort_keys=True, default=str) if not isinstance(x, ImageSet)
+             else hashlib.sha1(x.ids.numpy().tobytes()).hexdigest() for x in identity]
+    return Path(root) / hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]

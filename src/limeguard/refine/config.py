@@ -1,0 +1,145 @@
+"""``RefineConfig``: every knob of the refinement loss (METHOD.md stage 2), validated when built."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+from limeguard.config import ConfigError
+
+FILLS = ("blur", "mean", "zero")
+AUGMENTS = ("pgd", "fgsm_rs", "none")
+# preset -> (use_masking, use_regularization, use_augmentation)
+ABLATIONS: dict[str, tuple[bool, bool, bool]] = {
+    "all": (True, True, True),
+    "masking_only": (True, False, False),
+    "regularization_only": (False, True, False),
+    "augmentation_only": (False, False, True),
+}
+_SWITCHES = ("use_masking", "use_regularization", "use_augmentation")
+
+
+@dataclass(frozen=True)
+class RefineConfig:
+    """Refinement loss ``CE(f(x_adv), y) + alpha CE(f(x_masked), y) + lambda_reg penalty``.
+
+    ``params:refine`` in Kedro; ε and steps in pixel units of 1/255.
+
+    Attributes:
+        ablation: preset of the three switches: ``all``, ``masking_only``,
+            ``regularization_only``, ``augmentation_only``; null: the switches decide (each
+            defaults to on). A switch given together with a preset must agree with it.
+        use_masking: the masking term ``alpha * CE(f(x_masked), y)`` on the masked images.
+        use_regularization: the sensitivity penalty ``lambda_reg * ||s ⊙ m ⊙ ∇x CE||²``.
+        use_augmentation: the first term is CE on adversarial examples (``augment``) of the
+            batch; off (or ``augment: none``), it is CE on the clean batch, always kept as the
+            anchor so that e.g. ``regularization_only`` is ``CE(f(x)) + lambda_reg penalty``.
+        mask_fraction: share of each batch (in [0, 1]) that is masked, drawn among the batch's
+            images with a non-empty mask.
+        fill: what masked pixels become: ``blur`` (Gaussian-blurred copy of the image),
+            ``mean`` (the image's mean colour per channel) or ``zero``.
+        blur_sigma: standard deviation of the ``blur`` fill, in pixels.
+        alpha: weight of the masking term.
+        lambda_reg: weight of the penalty. The penalty is the per-image *sum* over pixels and
+            channels of the squared, weighted input gradient of the per-image CE (batch mean).
+            With the sensitivity map normalised to mean 1 on flagged pixels, a PGD-AT CIFAR model
+            gives penalties of roughly 0.005-0.1, so 10 puts the term at a few percent to ~100%
+            of the CE; the per-term values are recorded per epoch to tune it.
+        adv_on_masked: the attack of the first term starts from the batch with its masked
+            fraction masked (the "adversarial examples of the masked inputs" of METHOD.md),
+            whether or not the masking term is on. With only augmentation on and this off,
+            refinement is plain adversarial fine-tuning (the matched control).
+        augment: attack of the first term: ``pgd``, ``fgsm_rs`` or ``none`` (clean CE).
+        eps_255: attack radius (8 = 8/255).
+        alpha_255: PGD step size.
+        steps: PGD steps.
+        random_start: PGD random start in the ε-ball.
+        fgsm_alpha_ratio: FGSM-RS step as a multiple of ε.
+        attack_train_mode: generate adversarial examples with the model in train mode.
+        class_mask_threshold: for :func:`masks_for_training_set`: an unprobed image gets its
+            class's aggregate mask binarised at >= this share (null: the soft share itself).
+    """
+
+    ablation: str | None = None
+    use_masking: bool | None = None
+    use_regularization: bool | None = None
+    use_augmentation: bool | None = None
+    mask_fraction: float = 0.5
+    fill: str = "blur"
+    blur_sigma: float = 2.0
+    alpha: float = 1.0
+    lambda_reg: float = 10.0
+    adv_on_masked: bool = True
+    augment: str = "pgd"
+    eps_255: float = 8.0
+    alpha_255: float = 2.0
+    steps: int = 10
+    random_start: bool = True
+    fgsm_alpha_ratio: float = 1.25
+    attack_train_mode: bool = True
+    class_mask_threshold: float | None = 0.5
+
+    def __post_init__(self) -> None:
+        self._resolve_switches()
+        _choice("fill", self.fill, FILLS)
+        _choice("augment", self.augment, AUGMENTS)
+        _in_range("mask_fraction", self.mask_fraction, 0.0, 1.0)
+        _in_range("blur_sigma", self.blur_sigma, 0.0, 32.0, low_open=True)
+        _in_range("alpha", self.alpha, 0.0, 1e6)
+        _in_range("lambda_reg", self.lambda_reg, 0.0, 1e9)
+        _in_range("eps_255", self.eps_255, 0.0, 64.0)
+        _in_range("alpha_255", self.alpha_255, 0.0, 64.0, low_open=True)
+        _in_range("fgsm_alpha_ratio", self.fgsm_alpha_ratio, 0.0, 4.0, low_open=True)
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise ConfigError(f"steps: must be an integer >= 1, got {self.steps!r}")
+        if self.class_mask_threshold is not None:
+            _in_range("class_mask_threshold", self.class_mask_threshold, 0.0, 1.0)
+        if self.augmentation_active and self.eps_255 == 0:
+            raise ConfigError(f"eps_255: must be > 0 with augment {self.augment!r}")
+
+    def _resolve_switches(self) -> None:
+        if self.ablation is not None:
+            _choice("ablation", self.ablation, tuple(ABLATIONS))
+        preset = ABLATIONS[self.ablation or "all"]
+        for name, value in zip(_SWITCHES, preset, strict=True):
+            given = getattr(self, name)
+            if given is None:
+                object.__setattr__(self, name, value)
+            elif not isinstance(given, bool):
+                raise ConfigError(f"{name}: expected true or false, got {given!r}")
+            elif self.ablation is not None and given != value:
+                raise ConfigError(
+                    f"{name}: {given} contradicts ablation {self.ablation!r} (which sets {value})"
+                )
+
+    @property
+    def augmentation_active(self) -> bool:
+        """Whether the first term trains on adversarial examples."""
+        return bool(self.use_augmentation) and self.augment != "none"
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Names of the loss terms computed: ``adversarial`` or ``base``, ``masking``,
+        ``regularization``."""
+        names = ["adversarial" if self.augmentation_active else "base"]
+        if self.use_masking:
+            names.append("masking")
+        if self.use_regularization:
+            names.append("regularization")
+        return tuple(names)
+
+
+def _choice(name: str, value: object, options: tuple[str, ...]) -> None:
+    if value not in options:
+        raise ConfigError(f"{name}: unknown value {value!r}; use one of {', '.join(options)}")
+
+
+def _in_range(
+    name: str, value: object, low: float, high: float, *, low_open: bool = False
+) -> None:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value) and (value > low if low_open else value >= low)
+    if not (ok and value <= high):
+        bracket = "(" if low_open else "["
+        raise ConfigError(f"{name}: must be in {bracket}{low}, {high}], got {value!r}")

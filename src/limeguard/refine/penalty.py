@@ -1,0 +1,46 @@
+"""Sensitivity-aware regularization: ``|| s ⊙ m ⊙ ∇x CE(f(x), y) ||²`` by double backprop."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def sensitivity_penalty(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    weights: torch.Tensor,
+    batch_size: int | None = None,
+) -> torch.Tensor:
+    """Mean over images of the squared L2 norm of the weighted input gradient of the loss.
+
+    Per image ``i``: ``sum_{c,h,w} (weights_i ⊙ ∇x CE(f(x_i), y_i))²``, with the gradient of
+    the image's own CE (not of the batch mean), taken with ``create_graph=True`` so that the
+    penalty has gradients with respect to the model's parameters. Computed in float32 (autocast
+    off): the inner gradient is small and half precision would flush it. Images whose weights
+    are all zero contribute 0 and are not run through the model.
+
+    Args:
+        model: classifier returning logits; its train/eval mode is left as it is.
+        x: (B, C, H, W) images in [0, 1].
+        y: (B,) int64 labels.
+        weights: (B, 1, H, W) or (B, C, H, W) weights ``s ⊙ m`` >= 0 (0 outside the mask).
+        batch_size: divide by this instead of B (when ``x`` is the flagged part of a batch of
+            that size, so the result stays the mean over the whole batch).
+
+    Returns:
+        Scalar tensor (differentiable in the parameters; 0 when every weight is 0).
+    """
+    denom = batch_size if batch_size is not None else len(x)
+    active = weights.flatten(1).amax(1) > 0  # (B,) images with something to penalise
+    if not bool(active.any()):
+        return x.new_zeros(())
+    x, y, weights = x[active], y[active], weights[active]
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        x = x.detach().float().requires_grad_(True)
+        loss = F.cross_entropy(model(x), y, reduction="sum")  # sum: per-image gradients
+        (grad,) = torch.autograd.grad(loss, x, create_graph=True)  # (b, C, H, W)
+        weighted = weights.float() * grad
+        return weighted.pow(2).sum() / denom

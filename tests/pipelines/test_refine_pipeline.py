@@ -1,0 +1,54 @@
+"""`kedro run --env test` end to end (the `refine` job as built so far) on a fixture mirror."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from limeguard.models import load_model
+from tests.kedro_project import kedro, make_project_copy
+
+SIZES = "data.split.train_size=40,data.split.val_size=20,data.split.test_size=20,data.split.probe_size=10"
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from limeguard.cifar.sources import CIFAR10_CLASSES
+    from tests.conftest import write_jpeg_mirror
+
+    root = tmp_path_factory.mktemp("refine")
+    mirror = write_jpeg_mirror(root / "cifar10_jpg.tar.gz", CIFAR10_CLASSES, 6, 3)
+    project = make_project_copy(root / "project")
+    source = (f"data.source.mirror_archive={mirror},data.source.mirror_checksums={root / 'SHA256SUMS'},"
+              "data.source.order=[jpeg_mirror]")
+    run = kedro(project, "run", "--env", "test", "--params", f"{source},{SIZES}")
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    return project
+
+
+@pytest.mark.slow
+def test_models_and_histories(finished_run: Path) -> None:
+    for name in ("standard", "adversarial"):
+        model = load_model(finished_run / f"data/06_models/{name}.safetensors")
+        assert model.spec.arch == "cnn_small"
+        history = pd.read_csv(finished_run / f"data/07_model_output/{name}_history.csv")
+        assert {"epoch", "train_loss", "val_clean_acc", "val_pgd_acc", "seconds"} <= set(history)
+    assert list((finished_run / "data/06_models/checkpoints/adversarial").glob("*/state.json"))
+
+
+@pytest.mark.slow
+def test_evaluation_outputs(finished_run: Path) -> None:
+    for name in ("standard", "adversarial"):
+        results = pd.read_parquet(finished_run / f"data/07_model_output/{name}/attack_results.parquet")
+        assert {"image_id", "attack", "eps_255", "correct"} <= set(results)
+        assert set(results["attack"]) == {"clean", "fgsm", "pgd", "cw", "autoattack_fast", "square"}
+        summary = pd.read_csv(finished_run / f"data/08_reporting/{name}/robust_summary.csv")
+        assert "worst_case" in set(summary["attack"])
+        checks = json.loads((finished_run / f"data/08_reporting/{name}/masking_checks.json").read_text())
+        assert {"success", "checks"} <= set(checks) and checks["n_checks"] >= 6
+        corruption = pd.read_csv(finished_run / f"data/08_reporting/{name}/corruption_accuracy.csv")
+        assert set(corruption["corruption"]) == {"gaussian_noise", "fog", "jpeg_compression", "mean"}
+        assert corruption["accuracy"].between(0, 1).all()
