@@ -78,3 +78,32 @@ class RuntimeHooks:
         cfg = from_params(RuntimeConfig, catalog.load("parameters").get("runtime"), "runtime")
         set_progress(cfg.progress)
         apply_runtime(cfg)
+
+
+class TimingHooks:
+    """Record every node's wall time in the ``node_timings`` dataset (merged across runs)."""
+
+    def __init__(self) -> None:
+        self._catalog: Any = None
+        self._started: dict[str, float] = {}
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        self._catalog = catalog if "node_timings" in catalog else None
+
+    @hook_impl
+    def before_node_run(self, node: Any) -> None:
+        import time
+
+        self._started[node.name] = time.perf_counter()
+
+    @hook_impl
+    def after_node_run(self, node: Any) -> None:
+        import time
+
+        started = self._started.pop(node.name, None)
+        if self._catalog is None or started is None:
+            return
+        timings = self._catalog.load("node_timings") if self._catalog.exists("node_timings") else {}
+        timings[node.name] = round(time.perf_counter() - started, 3)
+        self._catalog.save("node_timings", timings)

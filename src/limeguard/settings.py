@@ -1,8 +1,8 @@
 """Kedro project settings."""
 
-from limeguard.hooks import ParameterCheckHooks, RuntimeHooks
+from limeguard.hooks import ParameterCheckHooks, RuntimeHooks, TimingHooks
 
-HOOKS = (ParameterCheckHooks(), RuntimeHooks())
+HOOKS = (ParameterCheckHooks(), RuntimeHooks(), TimingHooks())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -1,0 +1,43 @@
+"""Attribution-guided refinement (METHOD.md stage 2): masking, sensitivity penalty, augmentation.
+
+Library code (never imports Kedro). Entry points: :class:`RefinementLoss` (a ``BatchLoss`` for
+:func:`limeguard.training.train_model`) and :func:`refine_model` with a :class:`RefineConfig`.
+"""
+
+from limeguard.refine.config import ABLATIONS, AUGMENTS, FILLS, RefineConfig
+from limeguard.refine.loss import TERMS, RefinementLoss, build_refine_attack
+from limeguard.refine.masking import (
+    apply_mask,
+    as_mask_batch,
+    check_mask_shape,
+    fill_values,
+    gaussian_blur,
+)
+from limeguard.refine.penalty import sensitivity_penalty
+from limeguard.refine.refine import RefineResult, refine_model
+from limeguard.refine.training_masks import (
+    masks_for_training_set,
+    render_superpixel_scores,
+    sensitivity_for_training_set,
+)
+
+__all__ = [
+    "ABLATIONS",
+    "AUGMENTS",
+    "FILLS",
+    "TERMS",
+    "RefineConfig",
+    "RefineResult",
+    "RefinementLoss",
+    "apply_mask",
+    "as_mask_batch",
+    "build_refine_attack",
+    "check_mask_shape",
+    "fill_values",
+    "gaussian_blur",
+    "masks_for_training_set",
+    "refine_model",
+    "render_superpixel_scores",
+    "sensitivity_for_training_set",
+    "sensitivity_penalty",
+]

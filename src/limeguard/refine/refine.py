@@ -1,0 +1,97 @@
+"""``refine_model``: one refinement round, a thin wrapper over ``train_model``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+from torch import nn
+
+from limeguard.refine.config import RefineConfig
+from limeguard.refine.loss import RefinementLoss
+from limeguard.refine.masking import check_mask_shape
+from limeguard.training import TrainConfig, TrainResult, train_model
+from limeguard.training.evaluation import Evaluator
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RefineResult(TrainResult):
+    """A :class:`TrainResult` plus what the report needs about the round.
+
+    Attributes:
+        empty_spurious_set: no pixel of the training split was flagged; masking and
+            regularization contributed 0 and the round was adversarial fine-tuning.
+        terms: one row per epoch of this call: ``epoch`` and ``term_<name>``, the mean weighted
+            value of each computed term (``adversarial`` or ``base``, ``masking``,
+            ``regularization``). Epochs resumed from a checkpoint are absent.
+        masked_pixel_share: mean of the masks over the training split, in [0, 1].
+    """
+
+    empty_spurious_set: bool = False
+    terms: pd.DataFrame = field(default_factory=pd.DataFrame)
+    masked_pixel_share: float = 0.0
+
+
+def refine_model(
+    model: nn.Module,
+    train_x: torch.Tensor,
+    train_y: torch.Tensor,
+    val_x: torch.Tensor,
+    val_y: torch.Tensor,
+    masks: torch.Tensor,
+    sensitivity: torch.Tensor | None,
+    refine_cfg: RefineConfig,
+    train_cfg: TrainConfig,
+    device: torch.device | str = "cpu",
+    checkpoint_dir: Path | None = None,
+    progress: bool = True,
+    evaluator: Evaluator | None = None,
+) -> RefineResult:
+    """Fine-tune ``model`` with :class:`RefinementLoss` (the optimiser, schedule, epochs,
+    validation and guards come from ``train_cfg``; its ``method`` only names the run).
+
+    Args:
+        model: the previous round's model (trained in place).
+        train_x: (N, C, H, W) float32 in [0, 1]; ``train_y``: (N,) int64.
+        val_x, val_y: validation split for ``train_cfg``'s validation and early stopping.
+        masks: (N, H, W) or (N, 1, H, W) spurious masks in [0, 1] of the training images.
+        sensitivity: (N, 1, H, W) or (N, H, W) weights >= 0, or None (1 everywhere).
+        refine_cfg: the refinement loss configuration.
+        train_cfg: the training recipe.
+        device: where batches run.
+        checkpoint_dir: per-epoch checkpoints and resume (see ``train_model``).
+        progress: show a progress bar.
+        evaluator: replaces validation (see ``train_model``).
+
+    Returns:
+        The :class:`RefineResult`.
+
+    Raises:
+        ValueError: masks (or sensitivity) whose shape does not match the images (both named).
+        NonFiniteLossError: the loss became NaN/inf.
+    """
+    check_mask_shape(train_x, masks, ("train_x", "masks"))
+    loss = RefinementLoss(refine_cfg, masks, sensitivity)
+    rows: list[dict[str, Any]] = []
+
+    def collect(epoch: int, _model: nn.Module, row: dict[str, Any]) -> None:
+        terms = loss.pop_term_means()
+        rows.append({"epoch": epoch, **terms})
+        log.info("refine epoch %d terms: %s", epoch + 1,
+                 " ".join(f"{k}={v:.4g}" for k, v in terms.items()))  # fmt: skip
+
+    result = train_model(
+        model, train_x, train_y, val_x, val_y, train_cfg, device, checkpoint_dir,
+        progress=progress, batch_loss=loss, evaluator=evaluator, on_epoch_end=collect,
+    )  # fmt: skip
+    return RefineResult(
+        result.model, result.history, result.best_epoch, result.stop_reason,
+        empty_spurious_set=loss.empty_spurious_set, terms=pd.DataFrame(rows),
+        masked_pixel_share=float(loss.masks.mean()),
+    )  # fmt: skip
