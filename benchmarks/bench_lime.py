@@ -12,7 +12,7 @@ Repetitions are interleaved; medians are reported.
 Usage::
 
     python benchmarks/bench_lime.py [--images 16] [--lime-images 6] [--reps 3]
-        [--out benchmarks/results/lime.md]
+        [--threads N] [--out benchmarks/results/lime.md]
 """
 
 from __future__ import annotations
@@ -218,8 +218,11 @@ def main() -> None:
     parser.add_argument("--lime-images", type=int, default=6)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/lime.md"))
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument("--memory-child", type=int, nargs=2, default=None)
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.memory_child:
         memory_child(*args.memory_child)
         return
@@ -229,7 +232,9 @@ def main() -> None:
     seg_counts = SETUP[2].n_segments.float()
     head = ["# LIME engines: `lime` package vs batched torch engine", "",
             f"Run: `python benchmarks/bench_lime.py --images {args.images} --lime-images "
-            f"{args.lime_images} --reps {args.reps}`, {time.strftime('%Y-%m-%d %H:%M')}", "",
+            f"{args.lime_images} --reps {args.reps}"
+            f"{' --threads ' + str(args.threads) if args.threads else ''}`, "
+            f"{time.strftime('%Y-%m-%d %H:%M')}", "",
             *machine(), f"- num_samples {NUM_SAMPLES}; {args.images} synthetic 32x32 images, SLIC "
             f"segments {seg_counts.mean():.1f} mean "
             f"({int(seg_counts.min())}-{int(seg_counts.max())});"

@@ -17,6 +17,7 @@ def parameter_schemas() -> dict[str, type]:
     from limeguard.corruptions.testset import CorruptionSetConfig
     from limeguard.pipelines.baseline.nodes import CheckpointDirs, ModelChoice
     from limeguard.pipelines.evaluate.nodes import EvaluateParams
+    from limeguard.pipelines.mine.nodes import MineParams
     from limeguard.runtime import RuntimeConfig
     from limeguard.training import TrainConfig
     from limeguard.validation.data_gate import DataGateConfig
@@ -32,6 +33,7 @@ def parameter_schemas() -> dict[str, type]:
         "baseline.adversarial": TrainConfig,
         "evaluate": EvaluateParams,
         "corruptions": CorruptionSetConfig,
+        "mine": MineParams,
     }
 
 

@@ -135,9 +135,7 @@ def _choice(name: str, value: object, options: tuple[str, ...]) -> None:
         raise ConfigError(f"{name}: unknown value {value!r}; use one of {', '.join(options)}")
 
 
-def _in_range(
-    name: str, value: object, low: float, high: float, *, low_open: bool = False
-) -> None:
+def _in_range(name: str, value: object, low: float, high: float, *, low_open: bool = False) -> None:
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     ok = ok and math.isfinite(value) and (value > low if low_open else value >= low)
     if not (ok and value <= high):

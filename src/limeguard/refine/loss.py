@@ -62,8 +62,10 @@ class RefinementLoss:
         self._sums: dict[str, torch.Tensor] = {}
         self._batches = 0
         if self.empty_spurious_set:
-            log.warning("refine: the spurious set is empty (no pixel flagged); masking and "
-                        "regularization contribute 0, the round is adversarial fine-tuning")
+            log.warning(
+                "refine: the spurious set is empty (no pixel flagged); masking and "
+                "regularization contribute 0, the round is adversarial fine-tuning"
+            )
 
     def _weights(self, sensitivity: torch.Tensor) -> torch.Tensor:
         s = sensitivity.to(torch.float32)
@@ -92,7 +94,8 @@ class RefinementLoss:
         masks, weights, has_mask = (t[index] for t in self._tensors_on(x.device))
         chosen = self._choose(has_mask)  # (B,) bool
         x_mix = x
-        if not self.empty_spurious_set and (cfg.use_masking or cfg.adv_on_masked):
+        masked_adv = self.attack is not None and cfg.adv_on_masked
+        if not self.empty_spurious_set and (cfg.use_masking or masked_adv):
             fill = fill_values(x, cfg.fill, cfg.blur_sigma)
             x_mix = apply_mask(x, masks * chosen[:, None, None, None].to(x.dtype), fill)
         if self.attack is not None:

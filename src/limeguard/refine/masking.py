@@ -38,8 +38,11 @@ def check_mask_shape(
     """Raise ValueError naming both shapes unless ``masks`` (N, 1|-, H, W) fit ``images``
     (N, C, H, W): same N, same H and W."""
     n_ok = masks.shape[0] == images.shape[0]
-    if masks.ndim not in (3, 4) or images.ndim != 4 or not n_ok or (
-        tuple(masks.shape[-2:]) != tuple(images.shape[-2:])
+    if (
+        masks.ndim not in (3, 4)
+        or images.ndim != 4
+        or not n_ok
+        or (tuple(masks.shape[-2:]) != tuple(images.shape[-2:]))
     ):
         raise ValueError(
             f"{names[1]} of shape {tuple(masks.shape)} do not match {names[0]} of shape "

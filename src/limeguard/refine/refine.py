@@ -77,6 +77,7 @@ def refine_model(
         NonFiniteLossError: the loss became NaN/inf.
     """
     check_mask_shape(train_x, masks, ("train_x", "masks"))
+    _warn_if_attacks_differ(refine_cfg, train_cfg)
     loss = RefinementLoss(refine_cfg, masks, sensitivity)
     rows: list[dict[str, Any]] = []
 
@@ -95,3 +96,21 @@ def refine_model(
         empty_spurious_set=loss.empty_spurious_set, terms=pd.DataFrame(rows),
         masked_pixel_share=float(loss.masks.mean()),
     )  # fmt: skip
+
+
+def _warn_if_attacks_differ(refine_cfg: RefineConfig, train_cfg: TrainConfig) -> None:
+    """The matched control trains with ``train_cfg``'s attack: say so when refinement's differs."""
+    if not refine_cfg.augmentation_active:
+        return
+    ours = (refine_cfg.augment, refine_cfg.eps_255, refine_cfg.alpha_255, refine_cfg.steps)
+    theirs = ({"pgd_at": "pgd"}.get(train_cfg.method, train_cfg.method), train_cfg.eps_255,
+              train_cfg.alpha_255, train_cfg.attack_steps)  # fmt: skip
+    if refine_cfg.augment == "fgsm_rs":
+        ours, theirs = ours[:2], theirs[:2]  # FGSM-RS: step from the ratio, one step
+    if ours != theirs:
+        log.warning(
+            "refine: attack (augment, eps_255, alpha_255, steps) = %s differs from the "
+            "training recipe's %s; the matched control uses the latter",
+            ours,
+            theirs,
+        )

@@ -19,9 +19,7 @@ def _positions(train_ids: Sequence[object], probed_ids: Sequence[object]) -> tor
         raise ValueError("train_ids: image ids must be unique")
     missing = [key for key in probed_ids if key not in where]
     if missing:
-        raise ValueError(
-            f"probed_ids: {len(missing)} id(s) not in train_ids, e.g. {missing[:3]!r}"
-        )
+        raise ValueError(f"probed_ids: {len(missing)} id(s) not in train_ids, e.g. {missing[:3]!r}")
     return torch.tensor([where[key] for key in probed_ids], dtype=torch.long)
 
 
@@ -67,8 +65,12 @@ def masks_for_training_set(
         classes = (classes >= threshold).to(torch.float32)
     masks = classes[labels].clone()  # (N, 1, H, W)
     masks[_positions(train_ids, probed_ids)] = probed
-    log.info("training masks: %d probed, %d from class masks, %.3f of pixels masked",
-             len(probed), len(labels) - len(probed), float(masks.mean()) if len(masks) else 0.0)
+    log.info(
+        "training masks: %d probed, %d from class masks, %.3f of pixels masked",
+        len(probed),
+        len(labels) - len(probed),
+        float(masks.mean()) if len(masks) else 0.0,
+    )
     return masks
 
 

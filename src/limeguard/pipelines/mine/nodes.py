@@ -1,0 +1,103 @@
+"""Nodes of the ``mine`` pipeline: LIME spurious-feature mining of one model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import torch
+from torch import nn
+
+from limeguard.cifar.imageset import ImageSet
+from limeguard.config import ConfigError, from_params
+from limeguard.datasets.tensors import META_KEY
+from limeguard.explain.config import MiningConfig
+from limeguard.explain.figures import explanation_figure
+from limeguard.explain.mining import MiningResult, mine_spurious
+from limeguard.explain.segmentation import Segmentation, segment_images
+from limeguard.explain.stability import explanation_stability
+from limeguard.runtime import RuntimeConfig, resolve_device
+
+SCOPES = ("probe", "train")
+
+
+@dataclass(frozen=True)
+class MineParams:
+    """``params:mine``.
+
+    Attributes:
+        scope: ``probe`` (the LIME probe set) or ``train`` (the whole training split).
+        mining: the miner (segmentation, LIME engine, criteria).
+        figure_images: images shown in the explanation figure.
+        stability_images: images re-explained with other seeds for the stability metric.
+        stability_seeds: LIME seeds compared pairwise (top-k Jaccard).
+        stability_top_k: k of the top-k Jaccard.
+    """
+
+    scope: str = "probe"
+    mining: MiningConfig = field(default_factory=MiningConfig)
+    figure_images: int = 6
+    stability_images: int = 16
+    stability_seeds: tuple[int, ...] = (0, 1, 2)
+    stability_top_k: int = 5
+
+    def __post_init__(self) -> None:
+        if self.scope not in SCOPES:
+            raise ConfigError(f"scope: unknown {self.scope!r}; use one of {SCOPES}")
+
+
+def choose_mining_images(probe: ImageSet, train: ImageSet, mine: dict[str, Any]) -> ImageSet:
+    """The probe set, or the whole training split (``mine.scope``)."""
+    return probe if from_params(MineParams, mine, "mine").scope == "probe" else train
+
+
+def segment_mining_images(images: ImageSet, mine: dict[str, Any]) -> dict[str, Any]:
+    """SLIC superpixels, computed once and reused by every round (grid fallback recorded)."""
+    cfg = from_params(MineParams, mine, "mine").mining
+    seg = segment_images(images.images, cfg.segmentation)
+    return {"segments": seg.segments, "n_segments": seg.n_segments, "fallback": seg.fallback,
+            "ids": images.ids, META_KEY: {"n_images": len(images)}}
+
+
+def mine_model(
+    model: nn.Module, images: ImageSet, segments: dict[str, Any], mine: dict[str, Any],
+    runtime: dict[str, Any],
+) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame, Any, dict[str, Any]]:
+    """Attribution table, spurious masks, summary, explanation figure and stability of ``model``."""
+    cfg = from_params(MineParams, mine, "mine")
+    device = resolve_device(from_params(RuntimeConfig, runtime, "runtime").device)
+    seg = _segmentation(segments, images)
+    ids = images.ids.tolist()
+    result = mine_spurious(model, images.images, images.labels, ids, cfg.mining, device,
+                           segmentation=seg, num_classes=images.num_classes)
+    figure = explanation_figure(images.images, result, ids[: cfg.figure_images], cfg.figure_images)
+    k = min(cfg.stability_images, len(images))
+    stability = explanation_stability(
+        model, images.images[:k], images.labels[:k], _subset(seg, k), ids[:k], cfg.mining, device,
+        seeds=cfg.stability_seeds, k=cfg.stability_top_k,
+    )
+    return result.table, _masks(result, images), result.summary, figure, {
+        **stability, "thresholds": result.thresholds,
+        "share_spurious": float(result.table["spurious"].mean()) if len(result.table) else 0.0,
+    }
+
+
+def _segmentation(segments: dict[str, Any], images: ImageSet) -> Segmentation:
+    if not torch.equal(segments["ids"], images.ids):
+        raise ValueError("mine: the cached segments belong to other images than the mining set; "
+                         "rerun segment_mining_images")
+    return Segmentation(segments["segments"], segments["n_segments"], segments["fallback"])
+
+
+def _subset(seg: Segmentation, k: int) -> Segmentation:
+    return Segmentation(seg.segments[:k], seg.n_segments[:k], seg.fallback[:k])
+
+
+def _masks(result: MiningResult, images: ImageSet) -> dict[str, Any]:
+    return {
+        "pixel_masks": result.pixel_masks.to(torch.uint8),   # (N, H, W) 1 = spurious
+        "class_masks": result.class_masks.float(),           # (classes, H, W) in [0, 1]
+        "ids": images.ids, "labels": images.labels,
+        META_KEY: {"thresholds": result.thresholds},
+    }

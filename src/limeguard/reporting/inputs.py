@@ -1,0 +1,203 @@
+"""What the report is built from: per-model results, the run's manifest and provenance, options.
+
+Frozen dataclasses; :func:`normalize_models` checks every table's columns and raises a
+``ValueError`` naming the model and the missing column.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from limeguard.config import ConfigError
+
+SUMMARY_COLUMNS = ("attack", "eps_255", "eps_linf", "n", "n_correct", "accuracy")
+CORRUPTION_COLUMNS = ("corruption", "severity", "accuracy")
+HISTORY_COLUMNS = ("epoch",)
+BOUND_COLUMNS = ("image_id", "margin")
+BOUND_EITHER = (("bound_255", "bound"), ("eps_empirical_255", "eps_empirical"))
+MINING_LONG = ("criterion", "class", "share")
+ROUND_NAME = re.compile(r"^round_(\d+)$")
+
+
+@dataclass(frozen=True, eq=False)
+class ModelResults:
+    """Everything measured on one model (one seed).
+
+    Attributes:
+        summary: robust accuracy per attack x ε (columns ``attack, eps_255, eps_linf, n,
+            n_correct, accuracy``; accuracy in [0, 1]), see ``limeguard.evaluation.summarize``.
+        masking: the dict of ``limeguard.evaluation.check_gradient_masking`` (None: not run).
+        corruption: CIFAR-10-C accuracy, columns ``corruption, severity, accuracy`` with a
+            ``mean`` pseudo-corruption per severity (None: not run).
+        history: per-epoch training table (``epoch`` plus any of train_loss, train_acc,
+            val_clean_acc, val_pgd_acc).
+        mining: LIME mining summary: long ``criterion, class, share`` (class ``all`` overall),
+            or ``limeguard.explain`` ``summary_table`` (``scope, label, share_<criterion>``),
+            or a mapping criterion -> overall share in [0, 1].
+        bound: per-image bound table (``limeguard.bound`` columns; ``*_255`` in pixel units).
+        bound_summary: ``limeguard.bound.summarize_bound`` dict; preferred over the table's means.
+        notes: free-text remarks shown in the report (e.g. an empty spurious set).
+        seed: the seed this model was trained with (None: unknown).
+    """
+
+    summary: pd.DataFrame
+    masking: Mapping[str, Any] | None = None
+    corruption: pd.DataFrame | None = None
+    history: pd.DataFrame | None = None
+    mining: pd.DataFrame | Mapping[str, float] | None = None
+    bound: pd.DataFrame | None = None
+    bound_summary: Mapping[str, Any] | None = None
+    notes: Sequence[str] = ()
+    seed: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ReportInputs:
+    """The run to report.
+
+    Attributes:
+        manifest: data manifest (``source``, ``description``, ``classes``, ``counts``).
+        models: ordered name -> results; a sequence of results per name means several seeds.
+            Names: ``standard``, ``adversarial`` (required), ``control``, ``round_1`` ..;
+            other names (ablations) appear in the tables only.
+        provenance: the dict of :func:`limeguard.reporting.collect_provenance` (or None).
+        extra_figures: names of figures saved elsewhere under ``figures/<name>.png`` (LIME
+            overlays); a mapping gives each a caption.
+    """
+
+    manifest: Mapping[str, Any]
+    models: Mapping[str, ModelResults | Sequence[ModelResults]]
+    provenance: Mapping[str, Any] | None = None
+    extra_figures: Sequence[str] | Mapping[str, str] = ()
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """``params:report``: thresholds of the verdicts and naming.
+
+    Attributes:
+        title: the report's title.
+        headline_eps_255: the headline radius in pixel units (8 means 8/255).
+        clean_cost_tolerance: largest clean-accuracy drop (points) that counts as "modest".
+        min_gain: smallest gain (points) that counts as an improvement.
+        noise_z: a gain must also exceed ``noise_z`` binomial standard errors of the difference
+            of two accuracies on n test images (0 turns this off).
+        min_correlation: smallest Spearman correlation bound vs empirical distortion that
+            counts as a positive link.
+        min_share_drop: smallest drop (points) of a flagged or attribution share that counts.
+        suspect_autoattack: AutoAttack accuracy (percent) above which a result is suspect.
+        seeds: seeds the run was configured for (the report states how many ran).
+        figure_dir: folder of the figures relative to the Markdown file.
+        standard, adversarial, control: the model names of the baselines and the control.
+    """
+
+    title: str = "limeguard run report"
+    headline_eps_255: float = 8.0
+    clean_cost_tolerance: float = 5.0
+    min_gain: float = 1.0
+    noise_z: float = 1.96
+    min_correlation: float = 0.1
+    min_share_drop: float = 1.0
+    suspect_autoattack: float = 53.0
+    seeds: int = 1
+    figure_dir: str = "figures"
+    standard: str = "standard"
+    adversarial: str = "adversarial"
+    control: str = "control"
+
+    def __post_init__(self) -> None:
+        if self.headline_eps_255 <= 0:
+            raise ConfigError(f"headline_eps_255: must be > 0, got {self.headline_eps_255}")
+        for name in ("clean_cost_tolerance", "min_gain", "noise_z", "min_share_drop"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}: must be >= 0, got {getattr(self, name)}")
+        if self.seeds < 1:
+            raise ConfigError(f"seeds: must be >= 1, got {self.seeds}")
+
+
+@dataclass(frozen=True)
+class Report:
+    """The built report: Markdown text, the DVC metrics dict and the figures by name."""
+
+    markdown: str
+    metrics: dict[str, Any]
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def round_names(names: Sequence[str]) -> list[str]:
+    """The ``round_<k>`` names, ordered by k."""
+    rounds = [n for n in names if ROUND_NAME.match(n)]
+    return sorted(rounds, key=lambda n: int(ROUND_NAME.match(n).group(1)))
+
+
+def normalize_models(
+    models: Mapping[str, ModelResults | Sequence[ModelResults]], cfg: ReportConfig
+) -> dict[str, tuple[ModelResults, ...]]:
+    """name -> tuple of per-seed results, every table checked.
+
+    Raises:
+        ValueError: no models, no adversarial baseline, a wrong type, or a missing column
+            (the message names the model and the column).
+    """
+    if not models:
+        raise ValueError("report: no models given; the adversarial baseline is required")
+    if cfg.adversarial not in models:
+        raise ValueError(
+            f"report: the adversarial baseline '{cfg.adversarial}' is missing from the models "
+            f"({', '.join(models)}); it is the reference of every claim"
+        )
+    out: dict[str, tuple[ModelResults, ...]] = {}
+    for name, value in models.items():
+        runs = (value,) if isinstance(value, ModelResults) else tuple(value)
+        if not runs or not all(isinstance(r, ModelResults) for r in runs):
+            raise ValueError(f"model '{name}': expected ModelResults or a non-empty list of them")
+        for run in runs:
+            check_results(name, run)
+        out[name] = runs
+    return out
+
+
+def check_results(name: str, run: ModelResults) -> None:
+    """Raise ``ValueError`` naming the model and column when a table lacks a column."""
+    _require(name, "summary", run.summary, SUMMARY_COLUMNS)
+    if run.corruption is not None:
+        _require(name, "corruption", run.corruption, CORRUPTION_COLUMNS)
+    if run.history is not None:
+        _require(name, "history", run.history, HISTORY_COLUMNS)
+    if run.bound is not None:
+        _require(name, "bound", run.bound, BOUND_COLUMNS)
+        for options in BOUND_EITHER:
+            if not set(options) & set(run.bound.columns):
+                raise ValueError(
+                    f"model '{name}': bound table is missing column '{options[0]}' "
+                    f"(or '{options[1]}')"
+                )
+    if isinstance(run.mining, pd.DataFrame) and not _is_explain_summary(run.mining):
+        _require(name, "mining", run.mining, MINING_LONG)
+    if run.masking is not None and not isinstance(run.masking, Mapping):
+        raise ValueError(f"model '{name}': masking must be the dict of check_gradient_masking")
+
+
+def _is_explain_summary(frame: pd.DataFrame) -> bool:
+    return "scope" in frame.columns and any(c.startswith("share_") for c in frame.columns)
+
+
+def _require(name: str, table: str, frame: Any, columns: Sequence[str]) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f"model '{name}': {table} must be a DataFrame, got {type(frame).__name__}")
+    for column in columns:
+        if column not in frame.columns:
+            raise ValueError(f"model '{name}': {table} table is missing column '{column}'")
+
+
+def check_manifest(manifest: Any) -> None:
+    """Raise ``ValueError`` unless the manifest is a mapping with a ``source``."""
+    if not isinstance(manifest, Mapping):
+        raise ValueError(f"report: manifest must be a mapping, got {type(manifest).__name__}")
+    if "source" not in manifest:
+        raise ValueError("report: manifest is missing key 'source'")

@@ -1,0 +1,274 @@
+"""The report's Markdown, one function per section."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from limeguard.reporting import tables
+from limeguard.reporting.claims import (
+    MIXED, NOT_SUPPORTED, NOT_TESTED, SUPPORTED, Claim, best_round, comparison, measure_name,
+    suspect_results,
+)
+from limeguard.reporting.numbers import finite
+from limeguard.reporting.tables import pct, pct_stat
+from limeguard.reporting.view import RunView
+
+ANSWERS = {SUPPORTED: "Yes", NOT_SUPPORTED: "No", MIXED: "Partly", NOT_TESTED: "Not tested"}
+AA_VARIANTS = {
+    "autoattack": "standard AutoAttack (APGD-CE, APGD-T, FAB-T, Square), the published arbiter",
+    "autoattack_fast": "the cheaper AutoAttack variant for CPU runs (by default APGD-CE + APGD-T, "
+                       "fewer iterations), not the standard version: an upper bound on what "
+                       "standard AutoAttack would report",
+}  # fmt: skip
+REFERENCE = ("The METHOD.md reference numbers for CIFAR-10 at 8/255 (ResNet-18-class models, full "
+             "training set, GPU budgets): PGD-AT 83.9 clean / 53.3 PGD-10 / 48.4 AutoAttack; "
+             "FGSM-RS 83.3 / 46.1 / 43.2; standard training 95.3 / 0.0 / 0.0.")  # fmt: skip
+
+
+def figure_link(view: RunView, name: str, caption: str) -> str:
+    """A Markdown image link to ``<figure_dir>/<name>.png``."""
+    return f"![{caption}]({view.cfg.figure_dir}/{name}.png)"
+
+
+def caption(view: RunView, what: str) -> str:
+    """An accuracy table's caption; always names the data set."""
+    return f"*{what}. Data: {view.caption}; accuracies in %.*"
+
+
+def section_title(view: RunView) -> str:
+    """Title and the data set, with the JPEG-mirror warning when it applies."""
+    counts = view.manifest.get("counts") or {}
+    split = ", ".join(f"{k} {v}" for k, v in counts.items()) or "n/a"
+    lines = [f"# {view.cfg.title}", "", f"Data: **{view.caption}** (source "
+             f"`{view.manifest.get('source')}`; images per split: {split})."]  # fmt: skip
+    if view.mirror:
+        lines += ["", "> **Note:** the pixels come from the CIFAR-10 (JPEG q75 mirror). JPEG "
+                  "compression changes the images, so these numbers are not comparable "
+                  "digit-for-digit with published CIFAR-10 results."]  # fmt: skip
+    return "\n".join(lines)
+
+
+def section_verdict(view: RunView, claims: Sequence[Claim]) -> str:
+    """The one-paragraph answer, with numbers, warnings and the AutoAttack variant."""
+    question = "Does attribution-guided refinement beat standard adversarial training in this run?"
+    best, key = best_round(view)
+    answer = ANSWERS[claims[0].verdict]
+    parts = [f"**{question} {answer}** (claim (a): {claims[0].verdict})."]
+    if best is None:
+        adv = view.cfg.adversarial
+        parts.append("No refinement rounds ran: baselines only. The adversarial baseline "
+                     f"reaches {pct_stat(view.stat(adv, 'clean'))}% clean, "
+                     f"{pct_stat(view.stat(adv, 'pgd'))}% PGD and "
+                     f"{pct_stat(view.stat(adv, 'autoattack'))}% AutoAttack at "
+                     f"ε={view.cfg.headline_eps_255:g}/255.")  # fmt: skip
+    else:
+        parts.append(f"Best round: {best} (by {measure_name(view, key)} at "
+                     f"ε={view.cfg.headline_eps_255:g}/255).")
+        parts += [comparison(view, best, k) + "." for k in ("autoattack", "pgd", "worst_case")
+                  if finite(view.stat(best, k).mean)]  # fmt: skip
+        parts.append(f"In short: {claims[0].reason}")
+    variants = sorted({v for v in view.variants.values() if v})
+    parts.append("AutoAttack: " + ("; ".join(f"`{v}` = {AA_VARIANTS.get(v, v)}" for v in variants)
+                                   or "not run") + ".")  # fmt: skip
+    n = sorted(set(view.n_images.values()))
+    seeds = sorted({len(r) for r in view.models.values()})
+    parts.append(f"Test images per model: {', '.join(map(str, n))}; seeds per model: "
+                 f"{', '.join(map(str, seeds))} (configured: {view.cfg.seeds}).")
+    violations = tables.masking_violations(view)
+    if violations:
+        parts.append(f"**Warning: {len(violations)} gradient-masking check(s) failed** "
+                     "(see the gradient-masking section); robust numbers of those models are "
+                     "not trustworthy.")
+    parts += [f"**Suspect:** {s}." for s in suspect_results(view)]
+    return "## Verdict\n\n" + " ".join(parts)
+
+
+def section_models(view: RunView, figures: Mapping[str, Any]) -> str:
+    """Accuracy per model at the headline ε, CIFAR-10-C mean, and the training curves."""
+    eps = f"{view.cfg.headline_eps_255:g}/255"
+    lines = ["## Accuracy per model", "",
+             caption(view, f"Clean accuracy, robust accuracy under each attack at ε={eps} and "
+                     "the per-image worst case over all attacks, CIFAR-10-C mean accuracy; "
+                     "mean ± std over seeds where several ran, n images per model as stated"),
+             "", tables.headline_table(view)]  # fmt: skip
+    if "training_curves" in figures:
+        lines += ["", figure_link(view, "training_curves", "training curves")]
+    return "\n".join(lines)
+
+
+def section_eps(view: RunView) -> str:
+    """Robust accuracy against ε: figure, the sweep table and the small-ε grid table."""
+    sweep, small = tables.eps_tables(view)
+    lines = ["## Robust accuracy vs ε", "",
+             figure_link(view, "robust_accuracy_vs_eps", "robust accuracy vs eps"), "",
+             caption(view, "PGD and worst-case accuracy per ε (pixel units, /255); away from "
+                     "the headline ε the worst case covers only the attacks swept there"),
+             "", sweep]  # fmt: skip
+    if small:
+        lines += ["", caption(view, "Small-ε grid in raw L∞ units ([0, 1] pixel scale; "
+                                    "0.01 = 2.55/255)"), "", small]  # fmt: skip
+    return "\n".join(lines)
+
+
+def section_progress(view: RunView) -> str:
+    """Per-round table and figure, the criteria shares, and every model's notes."""
+    lines = ["## Progress per round", ""]
+    if not view.rounds:
+        lines.append("No refinement rounds ran: baselines only (T = 0).")
+    else:
+        eps = f"{view.cfg.headline_eps_255:g}/255"
+        lines += [figure_link(view, "round_progress", "progress per round"), "",
+                  caption(view, f"Accuracy at ε={eps} per round (round 0 is the adversarial "
+                          "baseline the rounds start from) and the share of superpixels LIME "
+                          "mining flags as spurious"), "", tables.progress_table(view)]  # fmt: skip
+    criteria = tables.criteria_table(view)
+    if criteria:
+        lines += ["", "*Share of superpixels flagged per criterion (all probed images).*", "",
+                  criteria]
+    notes = [f"- {name}: {note}" for name, runs in view.models.items()
+             for note in dict.fromkeys(n for r in runs for n in r.notes)]  # fmt: skip
+    if notes:
+        lines += ["", "Notes:", "", *notes]
+    return "\n".join(lines)
+
+
+def section_overlays(view: RunView, extra: Sequence[str] | Mapping[str, str]) -> str:
+    """Links to the LIME overlay figures provided by the caller."""
+    lines = ["## LIME overlays before and after refinement", ""]
+    captions = dict(extra) if isinstance(extra, Mapping) else {n: n for n in extra}
+    if not captions:
+        lines.append("No LIME overlay figures were provided for this run.")
+    for name, text in captions.items():
+        lines += [f"**{text}**", "", figure_link(view, name, text), ""]
+    return "\n".join(lines).rstrip()
+
+
+def section_corruptions(view: RunView, figures: Mapping[str, Any]) -> str:
+    """CIFAR-10-C accuracy per corruption and per severity."""
+    per_name, per_sev = tables.corruption_tables(view)
+    lines = ["## CIFAR-10-C per corruption", ""]
+    if not per_name:
+        return "\n".join([*lines, "CIFAR-10-C was not evaluated in this run."])
+    if "cifar10c_by_corruption" in figures:
+        lines += [figure_link(view, "cifar10c_by_corruption", "CIFAR-10-C per corruption"), ""]
+    lines += [caption(view, "CIFAR-10-C accuracy per corruption, mean over severities "
+                      "(corruptions applied to the test images)"), "", per_name, "",
+              caption(view, "CIFAR-10-C accuracy per severity, mean over corruptions"), "",
+              per_sev]  # fmt: skip
+    return "\n".join(lines)
+
+
+def section_bound(view: RunView) -> str:
+    """The ESTIMATED attribution-aware bound against the empirical minimal distortion."""
+    table = tables.bound_table(view)
+    lines = ["## Attribution-aware bound vs empirical distortion", ""]
+    if not table:
+        return "\n".join([*lines, "The bound was not estimated in this run."])
+    lines += ["The bound `eps_min(x) >= g(x) / (L_S(x) + L_R(x))` is an **ESTIMATED** bound: the "
+              "local Lipschitz constants are maxima over samples in the ε-ball, not certified, so "
+              "it can exceed the empirical distortion. Means over correctly classified images.",
+              "", figure_link(view, "bound_vs_distortion", "bound vs empirical distortion"), "",
+              f"*Estimated bound per model. Data: {view.caption}.*", "", table]  # fmt: skip
+    return "\n".join(lines)
+
+
+def section_masking(view: RunView) -> str:
+    """Pass/fail per model and check, and every violation with its message."""
+    lines = ["## Gradient-masking checks", "",
+             "FGSM ≥ PGD ≥ AutoAttack accuracy; accuracy falls as ε grows; black-box Square "
+             "never beats the white-box attacks; outputs are logits; the forward pass is "
+             "deterministic.", "", tables.masking_summary_table(view)]  # fmt: skip
+    matrix = tables.masking_matrix(view)
+    if matrix:
+        lines += ["", matrix]
+    violations = tables.masking_violations(view)
+    lines += ["", "**Violations:**" if violations else "No violations.", ""]
+    lines += [f"- {v}" for v in violations]
+    return "\n".join(lines).rstrip()
+
+
+def section_claims(view: RunView, claims: Sequence[Claim]) -> str:
+    """Each claim with its verdict and numbers, then the reference comparison and suspects."""
+    lines = ["## Claims of the paper", "",
+             f"Verdicts: supported, not supported, mixed, or not tested in this run. A gain counts "
+             f"from {view.cfg.min_gain:g} points and {view.cfg.noise_z:g} standard errors of the "
+             f"difference; a clean cost up to {view.cfg.clean_cost_tolerance:g} points is modest. "
+             f"Data: {view.caption}.", ""]  # fmt: skip
+    for claim in claims:
+        lines.append(f"- **({claim.key}) {claim.statement}** Verdict: **{claim.verdict}**. "
+                     f"{claim.evidence}")
+    lines += ["", "### Against the reference numbers", "", reference_comparison(view)]
+    suspects = suspect_results(view)
+    lines += ["", *(f"- **Suspect:** {s}" for s in suspects)] if suspects else []
+    return "\n".join(lines)
+
+
+def reference_comparison(view: RunView) -> str:
+    """A qualitative comparison of the adversarial baseline with METHOD.md's references."""
+    adv = view.cfg.adversarial
+    own = (f"This run's adversarial baseline: {pct_stat(view.stat(adv, 'clean'))}% clean, "
+           f"{pct_stat(view.stat(adv, 'pgd'))}% PGD, {pct_stat(view.stat(adv, 'autoattack'))}% "
+           f"AutoAttack ({view.variants.get(adv) or 'not run'}) on {view.n_images[adv]} test "
+           "images.")  # fmt: skip
+    aa = view.stat(adv, "autoattack").mean
+    if not finite(aa):
+        judgement = "Without AutoAttack the baseline cannot be placed against the references."
+    elif 100 * aa > view.cfg.suspect_autoattack:
+        judgement = ("It is ABOVE the published state of the art for ResNet-18 without extra "
+                     "data: suspect until checked.")
+    else:
+        judgement = ("A smaller CPU run (fewer images, epochs and a smaller model) is expected "
+                     "to sit below the references; the comparison is qualitative only.")
+    return f"{REFERENCE} {own} {judgement}"
+
+
+def section_provenance(view: RunView, provenance: Mapping[str, Any] | None) -> str:
+    """Data source, seeds, commit, device, versions, wall time per stage, resolved config."""
+    lines = ["## Provenance", "", f"- Data: {view.caption} (source `{view.manifest.get('source')}`)"]
+    if not provenance:
+        return "\n".join([*lines, "- No provenance was recorded for this run."])
+    dirty = provenance.get("git_dirty")
+    lines += [f"- Git commit: `{provenance.get('git_commit', 'unknown')}`"
+              + (" (uncommitted changes)" if dirty else ""),
+              f"- Seeds: {_inline(provenance.get('seeds'))}",
+              f"- Device: {provenance.get('device', 'n/a')}; Python {provenance.get('python', 'n/a')}"
+              f" on {provenance.get('platform', 'n/a')}",
+              f"- Started: {provenance.get('started') or 'n/a'}; finished: "
+              f"{provenance.get('finished') or 'n/a'}; total node time: "
+              f"{tables.num(provenance.get('wall_time_total_s'), 5)} s"]  # fmt: skip
+    stages = provenance.get("wall_time_s") or {}
+    if stages:
+        lines += ["", tables.md_table(["stage", "wall time (s)"],
+                                      [[k, tables.num(v, 5)] for k, v in stages.items()])]
+    libs = provenance.get("libraries") or {}
+    if libs:
+        lines += ["", tables.md_table(["library", "version"], list(libs.items()))]
+    config = provenance.get("config")
+    if config:
+        text = json.dumps(config, indent=2, default=str, sort_keys=True)
+        lines += ["", "<details><summary>Resolved configuration</summary>", "", "```json", text,
+                  "```", "", "</details>"]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _inline(value: Any) -> str:
+    if not value:
+        return "n/a"
+    if isinstance(value, Mapping):
+        return ", ".join(f"`{k}`={v}" for k, v in value.items())
+    return str(value)
+
+
+def render_markdown(view: RunView, claims: Sequence[Claim], figures: Mapping[str, Any],
+                    extra_figures: Sequence[str] | Mapping[str, str],
+                    provenance: Mapping[str, Any] | None) -> str:
+    """The whole report, sections in order."""
+    sections = [
+        section_title(view), section_verdict(view, claims), section_models(view, figures),
+        section_eps(view), section_progress(view), section_overlays(view, extra_figures),
+        section_corruptions(view, figures), section_bound(view), section_masking(view),
+        section_claims(view, claims), section_provenance(view, provenance),
+    ]
+    return "\n\n".join(sections) + "\n"

@@ -1,0 +1,159 @@
+"""Provenance of a run: git commit, library versions, device, seeds, wall time per stage."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import logging
+import platform
+import re
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+LIBRARIES = ("torch", "torchvision", "kedro", "great-expectations", "lime", "torchattacks",
+             "pyautoattack", "optuna", "dvc", "numpy", "pandas", "scikit-image", "matplotlib")  # fmt: skip
+# (stage, pattern on the node's own name, i.e. after the last "."): the first match wins.
+# Unmatched nodes fall back to their namespace's first part (e.g. "round_1"), else "other".
+STAGE_RULES = (
+    ("data", r"^(load_raw_data|split_data|validate_data|gate_data)$"),
+    ("baseline", r"^train_.*_baseline$"),
+    ("control", r"control"),
+    ("mine", r"(mine|mining|segment)"),
+    ("refine", r"refine"),
+    ("bound", r"bound"),
+    ("evaluate", r"^(attack_model|summarize_attacks|check_masking|corruption_accuracy"
+                 r"|make_corrupted_test_set|evaluate.*)$"),
+    ("report", r"report"),
+)
+
+
+def collect_provenance(
+    params: Mapping[str, Any] | None,
+    node_timings: Mapping[str, float] | None = None,
+    *,
+    started: str | None = None,
+    finished: str | None = None,
+    repo: str | Path | None = None,
+) -> dict[str, Any]:
+    """Everything needed to reproduce the run, JSON-serialisable.
+
+    Args:
+        params: the resolved parameters (Kedro's ``parameters``), recorded whole.
+        node_timings: node name -> wall seconds (the ``node_timings`` dataset).
+        started, finished: ISO timestamps of the run (``finished`` defaults to now).
+        repo: folder inside the git repository (default: the current directory).
+
+    Returns:
+        ``git_commit`` ("unknown" outside a repository), ``git_dirty``, ``python``,
+        ``platform``, ``device``, ``libraries`` (name -> version or "not installed"),
+        ``seeds`` (dotted key -> value), ``config``, ``wall_time_s`` (stage -> seconds),
+        ``wall_time_by_namespace_s``, ``wall_time_total_s``, ``started``, ``finished``.
+    """
+    commit, dirty = git_state(repo)
+    timings = dict(node_timings or {})
+    return {
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "device": device_description(),
+        "libraries": library_versions(),
+        "seeds": find_seeds(params or {}),
+        "config": _plain(params or {}),
+        "wall_time_s": wall_time_by_stage(timings),
+        "wall_time_by_namespace_s": wall_time_by_namespace(timings),
+        "wall_time_total_s": round(float(sum(timings.values())), 3),
+        "started": started,
+        "finished": finished or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def git_state(repo: str | Path | None = None) -> tuple[str, bool | None]:
+    """(commit hash or "unknown", whether tracked files differ from it; None if unknown)."""
+    cwd = str(repo) if repo is not None else None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
+                                text=True, timeout=20, check=True).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                cwd=cwd, capture_output=True, text=True, timeout=60, check=True)
+    except (OSError, subprocess.SubprocessError) as err:
+        log.info("no git commit recorded: %s", err)
+        return "unknown", None
+    return commit or "unknown", bool(status.stdout.strip())
+
+
+def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
+    """Installed version of each distribution, "not installed" when absent."""
+    out = {}
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def device_description() -> str:
+    """The CUDA device's name, else ``cpu (<n> torch threads)``."""
+    try:
+        import torch
+    except ImportError:
+        return "unknown (torch not installed)"
+    if torch.cuda.is_available():
+        return f"cuda: {torch.cuda.get_device_name(0)}"
+    return f"cpu ({torch.get_num_threads()} torch threads)"
+
+
+def stage_of(node_name: str) -> str:
+    """The stage of a node (see :data:`STAGE_RULES`): ``round_1.refine_model`` -> ``refine``."""
+    base = node_name.rsplit(".", 1)[-1]
+    for stage, pattern in STAGE_RULES:
+        if re.search(pattern, base):
+            return stage
+    return node_name.split(".", 1)[0] if "." in node_name else "other"
+
+
+def wall_time_by_stage(timings: Mapping[str, float]) -> dict[str, float]:
+    """Seconds per stage, summed over the stage's nodes, in first-seen order."""
+    out: dict[str, float] = {}
+    for name, seconds in timings.items():
+        stage = stage_of(name)
+        out[stage] = round(out.get(stage, 0.0) + float(seconds), 3)
+    return out
+
+
+def wall_time_by_namespace(timings: Mapping[str, float]) -> dict[str, float]:
+    """Seconds per namespace (first part of a dotted node name; ``-`` for none)."""
+    out: dict[str, float] = {}
+    for name, seconds in timings.items():
+        space = name.split(".", 1)[0] if "." in name else "-"
+        out[space] = round(out.get(space, 0.0) + float(seconds), 3)
+    return out
+
+
+def find_seeds(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Every parameter whose key is or ends in ``seed``, as dotted key -> value."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            out.update(find_seeds(value, dotted))
+        elif str(key) == "seed" or str(key).endswith("_seed") or str(key) == "seeds":
+            out[dotted] = _plain(value)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """Mappings, sequences and scalars as JSON types (anything else as its string)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

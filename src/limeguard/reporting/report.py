@@ -1,0 +1,108 @@
+"""``build_report``: the run report as Markdown, a metrics dict and figures."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import numpy as np
+
+from limeguard.reporting import tables
+from limeguard.reporting.claims import Claim, all_claims, best_round, suspect_results
+from limeguard.reporting.figures import build_figures
+from limeguard.reporting.inputs import Report, ReportConfig, ReportInputs
+from limeguard.reporting.markdown import render_markdown
+from limeguard.reporting.view import RunView, build_view, progress_rows
+
+log = logging.getLogger(__name__)
+METRIC_KEYS = ("clean", "fgsm", "pgd", "pgd_restarts", "cw", "autoattack", "square",
+               "worst_case", "worst_case_whitebox", "cifar10c_mean", "spurious_share")  # fmt: skip
+
+
+def build_report(inputs: ReportInputs, cfg: ReportConfig | None = None) -> Report:
+    """Build the run report.
+
+    Args:
+        inputs: manifest, per-model results (the adversarial baseline is required),
+            provenance and the names of figures saved elsewhere.
+        cfg: thresholds and names (default :class:`ReportConfig`).
+
+    Returns:
+        :class:`Report`: ``markdown`` (figures linked as ``<figure_dir>/<name>.png``),
+        ``metrics`` (JSON-serialisable; NaN as None) and ``figures`` (name -> Figure).
+
+    Raises:
+        ValueError: no adversarial baseline, a table missing a column (naming model and
+            column), or a manifest without ``source``.
+    """
+    cfg = cfg or ReportConfig()
+    view = build_view(inputs, cfg)
+    claims = all_claims(view)
+    figures = build_figures(view)
+    markdown = render_markdown(view, claims, figures, inputs.extra_figures, inputs.provenance)
+    metrics = build_metrics(view, claims, inputs.provenance)
+    for claim in claims:
+        log.info("claim (%s): %s", claim.key, claim.verdict)
+    return Report(markdown=markdown, metrics=metrics, figures=figures)
+
+
+def build_metrics(view: RunView, claims: list[Claim], provenance: Any) -> dict[str, Any]:
+    """The DVC metrics dict: headline numbers per model, rounds, claims, data, checks."""
+    best, key = best_round(view)
+    prov = provenance or {}
+    return jsonable({
+        "data": {"source": view.manifest.get("source"), "description": view.caption,
+                 "jpeg_mirror": view.mirror, "counts": dict(view.manifest.get("counts") or {})},
+        "headline_eps_255": view.cfg.headline_eps_255,
+        "autoattack_variant": view.autoattack_label,
+        "models": {name: model_metrics(view, name) for name in view.models},
+        "rounds": progress_rows(view),
+        "n_rounds": len(view.rounds),
+        "best_round": best,
+        "robustness_measure": key,
+        "claims": {c.key: {"statement": c.statement, "verdict": c.verdict,
+                           "evidence": c.evidence, "numbers": c.numbers} for c in claims},
+        "suspect": suspect_results(view),
+        "masking_violations": tables.masking_violations(view),
+        "provenance": {"git_commit": prov.get("git_commit"), "seeds": prov.get("seeds"),
+                       "device": prov.get("device"),
+                       "wall_time_total_s": prov.get("wall_time_total_s")},
+    })  # fmt: skip
+
+
+def model_metrics(view: RunView, name: str) -> dict[str, Any]:
+    """Headline means (and std with several seeds) and masking-check counts of one model."""
+    out: dict[str, Any] = {"n_images": view.n_images[name], "n_seeds": len(view.models[name]),
+                           "autoattack_variant": view.variants[name]}
+    for key in METRIC_KEYS:
+        stat = view.stat(name, key)
+        out[key] = stat.mean
+        if stat.n > 1:
+            out[f"{key}_std"] = stat.std
+    checks = [r.masking for r in view.models[name] if r.masking is not None]
+    out["masking"] = {
+        "ran": bool(checks),
+        "n_checks": sum(int(m.get("n_checks", 0)) for m in checks),
+        "n_failed": sum(int(m.get("n_failed", len(m.get("failed", [])))) for m in checks),
+        "n_skipped": sum(len(m.get("skipped", [])) for m in checks),
+    }
+    bound = view.bounds[name]
+    if any(math.isfinite(v) for v in bound.values()):
+        out["bound"] = bound
+    return out
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types: numpy scalars unwrapped, tuples as lists, NaN and inf as None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return round(value, 6) if math.isfinite(value) else None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)

@@ -1,0 +1,104 @@
+"""The checked, pre-computed view of a run that every section reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from limeguard.reporting import numbers
+from limeguard.reporting.inputs import (
+    ModelResults, ReportConfig, ReportInputs, check_manifest, normalize_models, round_names,
+)
+from limeguard.reporting.numbers import Stat
+
+MIRROR_SOURCE = "jpeg_mirror"
+MIRROR_CAPTION = "CIFAR-10 (JPEG q75 mirror)"
+
+
+@dataclass(frozen=True, eq=False)
+class RunView:
+    """Models (per-seed results), their headline statistics and the data caption.
+
+    Attributes:
+        models: name -> per-seed results, in the given order.
+        stats: name -> quantity -> :class:`Stat` at the headline ε (accuracies in [0, 1]).
+        variants: name -> the AutoAttack label that ran at the headline ε (None: none).
+        n_images: name -> test images evaluated.
+        bounds: name -> bound numbers (first seed), see :func:`numbers.bound_numbers`.
+        rounds: the ``round_<k>`` names, by k.
+        caption: the data set as every accuracy table names it.
+        mirror: whether the pixels came from the JPEG mirror.
+    """
+
+    models: dict[str, tuple[ModelResults, ...]]
+    stats: dict[str, dict[str, Stat]]
+    variants: dict[str, str | None]
+    n_images: dict[str, int]
+    bounds: dict[str, dict[str, float]]
+    rounds: list[str]
+    caption: str
+    mirror: bool
+    manifest: Mapping[str, Any]
+    cfg: ReportConfig
+
+    def stat(self, name: str, key: str) -> Stat:
+        """The statistic ``key`` of model ``name`` (NaN when the model is absent)."""
+        if name not in self.stats:
+            return Stat(float("nan"), float("nan"), 0)
+        return self.stats[name][key]
+
+    def has(self, name: str) -> bool:
+        """Whether model ``name`` ran."""
+        return name in self.models
+
+    @property
+    def autoattack_label(self) -> str:
+        """The AutoAttack variant(s) that ran, e.g. ``autoattack_fast``, or ``none``."""
+        labels = sorted({v for v in self.variants.values() if v})
+        return " / ".join(labels) if labels else "none"
+
+
+def build_view(inputs: ReportInputs, cfg: ReportConfig) -> RunView:
+    """Check the inputs and compute the headline numbers of every model."""
+    check_manifest(inputs.manifest)
+    models = normalize_models(inputs.models, cfg)
+    eps = cfg.headline_eps_255
+    return RunView(
+        models=models,
+        stats={n: numbers.aggregate(runs, eps) for n, runs in models.items()},
+        variants={n: numbers.autoattack_variant(runs[0].summary, eps) for n, runs in models.items()},
+        n_images={n: numbers.n_images(runs[0].summary) for n, runs in models.items()},
+        bounds={n: numbers.bound_numbers(runs[0]) for n, runs in models.items()},
+        rounds=round_names(list(models)),
+        caption=data_caption(inputs.manifest),
+        mirror=inputs.manifest.get("source") == MIRROR_SOURCE,
+        manifest=inputs.manifest,
+        cfg=cfg,
+    )
+
+
+def data_caption(manifest: Mapping[str, Any]) -> str:
+    """The data set's name for captions; always the mirror's name for the JPEG mirror."""
+    description = str(manifest.get("description") or manifest.get("source") or "unknown data")
+    if manifest.get("source") == MIRROR_SOURCE and MIRROR_CAPTION not in description:
+        return f"{MIRROR_CAPTION}; {description}"
+    return description
+
+
+PROGRESS_KEYS = ("clean", "pgd", "autoattack", "worst_case", "spurious_share")
+
+
+def progress_rows(view: RunView) -> list[dict[str, Any]]:
+    """Round 0 (the adversarial baseline the rounds start from), then each round's means.
+
+    Empty when no round ran. Each row: ``model``, ``round`` and :data:`PROGRESS_KEYS`
+    (fractions in [0, 1], NaN when not measured).
+    """
+    if not view.rounds:
+        return []
+    names = [view.cfg.adversarial, *view.rounds]
+    return [
+        {"model": name, "round": k, **{key: view.stat(name, key).mean for key in PROGRESS_KEYS}}
+        for k, name in enumerate(names)
+    ]

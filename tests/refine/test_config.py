@@ -1,0 +1,55 @@
+"""RefineConfig: defaults, ablation presets, bad values fail naming the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from limeguard.config import ConfigError, from_params
+from limeguard.refine import ABLATIONS, RefineConfig
+
+
+def test_defaults_turn_every_term_on() -> None:
+    cfg = RefineConfig()
+    assert (cfg.use_masking, cfg.use_regularization, cfg.use_augmentation) == (True, True, True)
+    assert cfg.terms == ("adversarial", "masking", "regularization")
+    assert cfg.fill == "blur" and cfg.mask_fraction == 0.5
+
+
+@pytest.mark.parametrize("name", list(ABLATIONS))
+def test_presets_set_the_switches(name: str) -> None:
+    cfg = from_params(RefineConfig, {"ablation": name}, "refine")
+    assert (cfg.use_masking, cfg.use_regularization, cfg.use_augmentation) == ABLATIONS[name]
+
+
+def test_presets_choose_the_terms() -> None:
+    assert RefineConfig(ablation="masking_only").terms == ("base", "masking")
+    assert RefineConfig(ablation="regularization_only").terms == ("base", "regularization")
+    assert RefineConfig(ablation="augmentation_only").terms == ("adversarial",)
+    assert RefineConfig(augment="none").terms[0] == "base"
+
+
+@pytest.mark.parametrize(
+    ("params", "key"),
+    [
+        ({"fill": "noise"}, "fill"),
+        ({"augment": "cw"}, "augment"),
+        ({"mask_fraction": 1.5}, "mask_fraction"),
+        ({"alpha": -1.0}, "alpha"),
+        ({"lambda_reg": float("nan")}, "lambda_reg"),
+        ({"blur_sigma": 0}, "blur_sigma"),
+        ({"steps": 0}, "steps"),
+        ({"ablation": "masking"}, "ablation"),
+        ({"ablation": "masking_only", "use_augmentation": True}, "use_augmentation"),
+        ({"class_mask_threshold": 2.0}, "class_mask_threshold"),
+        ({"eps_255": 0}, "eps_255"),
+        ({"lamda_reg": 1.0}, "lambda_reg"),
+    ],
+)
+def test_bad_values_name_the_key(params: dict, key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        from_params(RefineConfig, params, "refine")
+
+
+def test_switches_without_preset_are_free() -> None:
+    cfg = RefineConfig(use_regularization=False)
+    assert cfg.terms == ("adversarial", "masking")
