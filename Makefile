@@ -11,6 +11,8 @@ export KEDRO_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 export MPLBACKEND := Agg
 export KEDRO_LOGGING_CONFIG := conf/logging.yml
+# the DAG's shape (number of refinement rounds) is read from this env's conf
+export KEDRO_ENV := $(ENV)
 
 .PHONY: install run test lint clean-data
 

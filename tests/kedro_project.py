@@ -33,6 +33,8 @@ def kedro(project: Path, *args: str, timeout: int = 600) -> subprocess.Completed
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "DVC_NO_ANALYTICS": "1",
            "TQDM_DISABLE": "1", "MPLBACKEND": "Agg",
            "KEDRO_LOGGING_CONFIG": str(project / "conf" / "logging.yml")}
+    if "--env" in args:  # the DAG's round count is read from the env's conf (KEDRO_ENV)
+        env["KEDRO_ENV"] = args[args.index("--env") + 1]
     return subprocess.run([str(KEDRO), *args], cwd=project, env=env, capture_output=True,
                           text=True, timeout=timeout)
 

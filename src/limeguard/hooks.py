@@ -18,6 +18,7 @@ def parameter_schemas() -> dict[str, type]:
     from limeguard.pipelines.baseline.nodes import CheckpointDirs, ModelChoice
     from limeguard.pipelines.evaluate.nodes import EvaluateParams
     from limeguard.pipelines.mine.nodes import MineParams
+    from limeguard.pipelines.rounds.nodes import RoundsParams
     from limeguard.runtime import RuntimeConfig
     from limeguard.training import TrainConfig
     from limeguard.validation.data_gate import DataGateConfig
@@ -34,6 +35,7 @@ def parameter_schemas() -> dict[str, type]:
         "evaluate": EvaluateParams,
         "corruptions": CorruptionSetConfig,
         "mine": MineParams,
+        "rounds": RoundsParams,
     }
 
 

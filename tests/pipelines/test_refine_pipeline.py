@@ -31,7 +31,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_models_and_histories(finished_run: Path) -> None:
-    for name in ("standard", "adversarial"):
+    for name in ("standard", "adversarial", "control", "round_1"):
         model = load_model(finished_run / f"data/06_models/{name}.safetensors")
         assert model.spec.arch == "cnn_small"
         history = pd.read_csv(finished_run / f"data/07_model_output/{name}_history.csv")
@@ -41,7 +41,7 @@ def test_models_and_histories(finished_run: Path) -> None:
 
 @pytest.mark.slow
 def test_evaluation_outputs(finished_run: Path) -> None:
-    for name in ("standard", "adversarial"):
+    for name in ("standard", "adversarial", "control", "round_1"):
         results = pd.read_parquet(finished_run / f"data/07_model_output/{name}/attack_results.parquet")
         assert {"image_id", "attack", "eps_255", "correct"} <= set(results)
         assert set(results["attack"]) == {"clean", "fgsm", "pgd", "cw", "autoattack_fast", "square"}
@@ -52,3 +52,19 @@ def test_evaluation_outputs(finished_run: Path) -> None:
         corruption = pd.read_csv(finished_run / f"data/08_reporting/{name}/corruption_accuracy.csv")
         assert set(corruption["corruption"]) == {"gaussian_noise", "fog", "jpeg_compression", "mean"}
         assert corruption["accuracy"].between(0, 1).all()
+
+
+@pytest.mark.slow
+def test_mining_and_round_outputs(finished_run: Path) -> None:
+    from limeguard.datasets.tensors import TensorsDataset
+
+    for name in ("adversarial", "round_1"):
+        table = pd.read_parquet(finished_run / f"data/07_model_output/{name}/attributions.parquet")
+        assert {"image_id", "segment_id", "weight", "spurious"} <= set(table)
+        masks = TensorsDataset(str(finished_run / f"data/07_model_output/{name}/spurious_masks.safetensors")).load()
+        assert masks["pixel_masks"].shape == (10, 32, 32) and masks["sensitivity"].shape == (10, 1, 32, 32)
+        assert (finished_run / f"data/08_reporting/{name}/explanations.png").stat().st_size > 1000
+        stability = json.loads((finished_run / f"data/08_reporting/{name}/explanation_stability.json").read_text())
+        assert "share_spurious" in stability
+    info = json.loads((finished_run / "data/08_reporting/round_1/round_info.json").read_text())
+    assert info["round"] == 1 and isinstance(info["empty_spurious_set"], bool)

@@ -59,3 +59,26 @@ def test_config_from_params():
         from_params(ReportConfig, {"min_gian": 2}, "report")
     with pytest.raises(ConfigError, match="headline_eps_255"):
         from_params(ReportConfig, {"headline_eps_255": 0}, "report")
+
+
+def test_minimal_inputs_build():
+    run = ModelResults(summary=model(0.7, 0.4, 0.35).summary)
+    report = build_report(ReportInputs(manifest={"source": "torchvision_files"},
+                                       models={"adversarial": run}))
+    assert "No refinement rounds ran: baselines only" in report.markdown
+    assert "CIFAR-10-C was not evaluated" in report.markdown
+    assert "The bound was not estimated" in report.markdown
+    assert "No provenance was recorded" in report.markdown
+    assert set(report.figures) == {"robust_accuracy_vs_eps"}
+
+
+def test_bound_summary_alone_fills_the_table():
+    summary = {"mean_margin": 1.0, "mean_L_S": 2.0, "mean_L_R": 3.0, "mean_bound_255": 1.5,
+               "mean_eps_empirical_255": 3.0, "spearman_bound_vs_empirical": 0.4,
+               "pearson_bound_vs_empirical": None, "bound_holds_share": 0.9, "n_correct": 50}
+    run = ModelResults(summary=model(0.7, 0.4, 0.35).summary, bound_summary=summary)
+    report = build_report(ReportInputs(manifest=MIRROR, models={"adversarial": run}))
+    assert "| adversarial | 50 | 1 | 2 | 3 | 1.5 | n/a | 3 | 90.0 | n/a | 0.4 | n/a |" in (
+        report.markdown)
+    assert report.metrics["claims"]["e"]["verdict"] == "supported"
+    assert "bound_vs_distortion" not in report.markdown  # no per-image table: no scatter

@@ -124,3 +124,9 @@ def test_nan_renders_as_na():
     assert "n/a" in row
     assert not re.search(r"\bnan\b", report.markdown, flags=re.IGNORECASE)
     json.dumps(report.metrics, allow_nan=False)
+
+
+def test_figures_render_to_png(full_report, tmp_path):
+    for name, fig in full_report.figures.items():
+        fig.savefig(tmp_path / f"{name}.png", dpi=50)
+        assert (tmp_path / f"{name}.png").stat().st_size > 1000

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from limeguard.reporting.numbers import Stat, finite
+from limeguard.reporting.numbers import finite
 from limeguard.reporting.tables import pct
 from limeguard.reporting.view import RunView
 
@@ -112,7 +112,8 @@ def beats_references(view: RunView, cand: str, key: str) -> tuple[str, str]:
     """Verdict and reason for ``cand`` beating the adversarial baseline and the control."""
     adv, ctl = view.cfg.adversarial, view.cfg.control
     if not gain(view, cand, adv, key).counts:
-        return NOT_SUPPORTED, f"{cand} does not beat the adversarial baseline beyond the noise threshold"
+        return NOT_SUPPORTED, (f"{cand} does not beat the adversarial baseline beyond the "
+                               "noise threshold")
     if not view.has(ctl):
         return MIXED, (f"{cand} beats the adversarial baseline, but no matched control ran, so "
                        "the gain may come from the extra epochs alone")  # fmt: skip
@@ -162,7 +163,8 @@ def claim_ood(view: RunView) -> Claim:
     if best is None:
         return Claim("b", statement, NOT_TESTED, "No refinement rounds ran (baselines only).")
     key = "cifar10c_mean"
-    if not (finite(view.stat(best, key).mean) and finite(view.stat(view.cfg.adversarial, key).mean)):
+    adv = view.stat(view.cfg.adversarial, key).mean
+    if not (finite(view.stat(best, key).mean) and finite(adv)):
         return Claim("b", statement, NOT_TESTED, "CIFAR-10-C was not evaluated on these models.")
     verdict, why = beats_references(view, best, key)
     std = view.cfg.standard
@@ -255,7 +257,8 @@ def claim_bound(view: RunView) -> Claim:
             numbers.update(attribution_share_start=start, attribution_share_end=end)
             lines.append(f"attribution share on S: {adv} {pct(start)}% -> {last} {pct(end)}% "
                          f"(drop {drop:.1f} points)")
-    lines.append("the bound is ESTIMATED (Lipschitz constants sampled in the ε-ball), not certified")
+    lines.append("the bound is ESTIMATED (Lipschitz constants sampled in the ε-ball), "
+                 "not certified")
     return Claim("e", statement, _combine(parts), "; ".join(lines) + ".", numbers)
 
 

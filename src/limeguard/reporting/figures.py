@@ -69,11 +69,13 @@ def round_progress(view: RunView) -> Any | None:
         twin = ax.twinx()
         twin.plot(k, shares, "k--", marker="s", label="spurious flagged")
         twin.set_ylabel("superpixels flagged spurious (%)")
-        twin.legend(fontsize=7, loc="upper right")
+        twin.set_ylim(0, 1.2 * float(np.nanmax(shares)) or 1.0)
+        twin.legend(fontsize=7, loc="lower right")
     ax.set_xticks(k, ["adv"] + [str(i) for i in k[1:]])
     ax.set_xlabel("round (0 = adversarial baseline)")
     ax.set_ylabel(f"accuracy at ε={view.cfg.headline_eps_255:g}/255 (%)")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7, loc="lower left")
     return fig
 
 

@@ -8,11 +8,18 @@ from typing import Any
 
 from limeguard.reporting import tables
 from limeguard.reporting.claims import (
-    MIXED, NOT_SUPPORTED, NOT_TESTED, SUPPORTED, Claim, best_round, comparison, measure_name,
+    MIXED,
+    NOT_SUPPORTED,
+    NOT_TESTED,
+    SUPPORTED,
+    Claim,
+    best_round,
+    comparison,
+    measure_name,
     suspect_results,
 )
 from limeguard.reporting.numbers import finite
-from limeguard.reporting.tables import pct, pct_stat
+from limeguard.reporting.tables import pct_stat
 from limeguard.reporting.view import RunView
 
 ANSWERS = {SUPPORTED: "Yes", NOT_SUPPORTED: "No", MIXED: "Partly", NOT_TESTED: "Not tested"}
@@ -160,7 +167,7 @@ def section_corruptions(view: RunView, figures: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def section_bound(view: RunView) -> str:
+def section_bound(view: RunView, figures: Mapping[str, Any]) -> str:
     """The ESTIMATED attribution-aware bound against the empirical minimal distortion."""
     table = tables.bound_table(view)
     lines = ["## Attribution-aware bound vs empirical distortion", ""]
@@ -169,8 +176,10 @@ def section_bound(view: RunView) -> str:
     lines += ["The bound `eps_min(x) >= g(x) / (L_S(x) + L_R(x))` is an **ESTIMATED** bound: the "
               "local Lipschitz constants are maxima over samples in the ε-ball, not certified, so "
               "it can exceed the empirical distortion. Means over correctly classified images.",
-              "", figure_link(view, "bound_vs_distortion", "bound vs empirical distortion"), "",
-              f"*Estimated bound per model. Data: {view.caption}.*", "", table]  # fmt: skip
+              ""]  # fmt: skip
+    if "bound_vs_distortion" in figures:
+        lines += [figure_link(view, "bound_vs_distortion", "bound vs empirical distortion"), ""]
+    lines += [f"*Estimated bound per model. Data: {view.caption}.*", "", table]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -226,15 +235,16 @@ def reference_comparison(view: RunView) -> str:
 
 def section_provenance(view: RunView, provenance: Mapping[str, Any] | None) -> str:
     """Data source, seeds, commit, device, versions, wall time per stage, resolved config."""
-    lines = ["## Provenance", "", f"- Data: {view.caption} (source `{view.manifest.get('source')}`)"]
+    source = view.manifest.get("source")
+    lines = ["## Provenance", "", f"- Data: {view.caption} (source `{source}`)"]
     if not provenance:
         return "\n".join([*lines, "- No provenance was recorded for this run."])
     dirty = provenance.get("git_dirty")
     lines += [f"- Git commit: `{provenance.get('git_commit', 'unknown')}`"
               + (" (uncommitted changes)" if dirty else ""),
               f"- Seeds: {_inline(provenance.get('seeds'))}",
-              f"- Device: {provenance.get('device', 'n/a')}; Python {provenance.get('python', 'n/a')}"
-              f" on {provenance.get('platform', 'n/a')}",
+              f"- Device: {provenance.get('device', 'n/a')}; "
+              f"Python {provenance.get('python', 'n/a')} on {provenance.get('platform', 'n/a')}",
               f"- Started: {provenance.get('started') or 'n/a'}; finished: "
               f"{provenance.get('finished') or 'n/a'}; total node time: "
               f"{tables.num(provenance.get('wall_time_total_s'), 5)} s"]  # fmt: skip
@@ -268,7 +278,7 @@ def render_markdown(view: RunView, claims: Sequence[Claim], figures: Mapping[str
     sections = [
         section_title(view), section_verdict(view, claims), section_models(view, figures),
         section_eps(view), section_progress(view), section_overlays(view, extra_figures),
-        section_corruptions(view, figures), section_bound(view), section_masking(view),
+        section_corruptions(view, figures), section_bound(view, figures), section_masking(view),
         section_claims(view, claims), section_provenance(view, provenance),
     ]
     return "\n\n".join(sections) + "\n"

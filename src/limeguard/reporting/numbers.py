@@ -152,7 +152,8 @@ def spurious_share(long: pd.DataFrame) -> float:
 def criterion_shares(long: pd.DataFrame) -> dict[str, float]:
     """Overall share flagged per criterion."""
     rows = long[long["class"] == "all"]
-    return {str(c): float(s) for c, s in rows.groupby("criterion", sort=False)["share"].mean().items()}
+    means = rows.groupby("criterion", sort=False)["share"].mean()
+    return {str(c): float(s) for c, s in means.items()}
 
 
 def bound_numbers(run: ModelResults) -> dict[str, float]:

@@ -16,7 +16,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 LIBRARIES = ("torch", "torchvision", "kedro", "great-expectations", "lime", "torchattacks",
-             "pyautoattack", "optuna", "dvc", "numpy", "pandas", "scikit-image", "matplotlib")  # fmt: skip
+             "pyautoattack", "optuna", "dvc", "numpy", "pandas", "scikit-image",
+             "matplotlib")  # fmt: skip
 # (stage, pattern on the node's own name, i.e. after the last "."): the first match wins.
 # Unmatched nodes fall back to their namespace's first part (e.g. "round_1"), else "other".
 STAGE_RULES = (
@@ -69,7 +70,7 @@ def collect_provenance(
         "wall_time_by_namespace_s": wall_time_by_namespace(timings),
         "wall_time_total_s": round(float(sum(timings.values())), 3),
         "started": started,
-        "finished": finished or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "finished": finished or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 
 

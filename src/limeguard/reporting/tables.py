@@ -15,7 +15,8 @@ from limeguard.reporting.view import RunView
 NA = "n/a"
 ATTACK_TITLES = {"clean": "clean", "fgsm": "FGSM", "pgd": "PGD", "pgd_restarts": "PGD-restarts",
                  "cw": "CW", "autoattack": "AutoAttack", "square": "Square",
-                 "worst_case": "worst case", "worst_case_whitebox": "worst case (white-box)"}  # fmt: skip
+                 "worst_case": "worst case",
+                 "worst_case_whitebox": "worst case (white-box)"}  # fmt: skip
 
 
 def pct(value: Any, digits: int = 1) -> str:

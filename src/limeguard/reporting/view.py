@@ -8,7 +8,12 @@ from typing import Any
 
 from limeguard.reporting import numbers
 from limeguard.reporting.inputs import (
-    ModelResults, ReportConfig, ReportInputs, check_manifest, normalize_models, round_names,
+    ModelResults,
+    ReportConfig,
+    ReportInputs,
+    check_manifest,
+    normalize_models,
+    round_names,
 )
 from limeguard.reporting.numbers import Stat
 
@@ -67,7 +72,7 @@ def build_view(inputs: ReportInputs, cfg: ReportConfig) -> RunView:
     return RunView(
         models=models,
         stats={n: numbers.aggregate(runs, eps) for n, runs in models.items()},
-        variants={n: numbers.autoattack_variant(runs[0].summary, eps) for n, runs in models.items()},
+        variants={n: numbers.autoattack_variant(r[0].summary, eps) for n, r in models.items()},
         n_images={n: numbers.n_images(runs[0].summary) for n, runs in models.items()},
         bounds={n: numbers.bound_numbers(runs[0]) for n, runs in models.items()},
         rounds=round_names(list(models)),

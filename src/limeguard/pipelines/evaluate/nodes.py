@@ -13,7 +13,12 @@ from limeguard.cifar.imageset import ImageSet
 from limeguard.config import from_params
 from limeguard.corruptions.testset import CorruptionSetConfig, corrupted_test_set
 from limeguard.evaluation import (
-    EvalConfig, MaskingCheckConfig, check_gradient_masking, evaluate_model, model_facts, summarize,
+    EvalConfig,
+    MaskingCheckConfig,
+    check_gradient_masking,
+    evaluate_model,
+    model_facts,
+    summarize,
 )
 from limeguard.runtime import RuntimeConfig, progress, resolve_device
 

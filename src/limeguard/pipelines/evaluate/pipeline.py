@@ -3,10 +3,22 @@
 from kedro.pipeline import Node, Pipeline
 
 from limeguard.pipelines.evaluate.nodes import (
-    attack_model, check_masking, corruption_accuracy, make_corrupted_test_set, summarize_attacks,
+    attack_model,
+    check_masking,
+    corruption_accuracy,
+    make_corrupted_test_set,
+    summarize_attacks,
 )
+from limeguard.pipelines.rounds.pipeline import configured_round_count
 
-MODELS = ("standard", "adversarial")
+BASELINES = ("standard", "adversarial")
+
+
+def evaluated_models() -> tuple[str, ...]:
+    """Both baselines, and with T > 0 rounds the matched control and round_1 .. round_T."""
+    total = configured_round_count()
+    rounds = ("control", *(f"round_{k}" for k in range(1, total + 1))) if total else ()
+    return BASELINES + rounds
 
 
 def evaluation_template() -> Pipeline:
@@ -35,4 +47,4 @@ def namespaced_evaluation(model: str) -> Pipeline:
 def create_pipeline(**kwargs) -> Pipeline:
     corrupt = Pipeline([Node(make_corrupted_test_set, ["test_images", "params:corruptions"],
                              ["cifar10c_images", "cifar10c_index"], name="make_corrupted_test_set")])
-    return sum((namespaced_evaluation(m) for m in MODELS), corrupt)
+    return sum((namespaced_evaluation(m) for m in evaluated_models()), corrupt)

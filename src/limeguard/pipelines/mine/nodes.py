@@ -17,6 +17,7 @@ from limeguard.explain.figures import explanation_figure
 from limeguard.explain.mining import MiningResult, mine_spurious
 from limeguard.explain.segmentation import Segmentation, segment_images
 from limeguard.explain.stability import explanation_stability
+from limeguard.refine import render_superpixel_scores
 from limeguard.runtime import RuntimeConfig, resolve_device
 
 SCOPES = ("probe", "train")
@@ -77,7 +78,7 @@ def mine_model(
         model, images.images[:k], images.labels[:k], _subset(seg, k), ids[:k], cfg.mining, device,
         seeds=cfg.stability_seeds, k=cfg.stability_top_k,
     )
-    return result.table, _masks(result, images), result.summary, figure, {
+    return result.table, _masks(result, images, seg), result.summary, figure, {
         **stability, "thresholds": result.thresholds,
         "share_spurious": float(result.table["spurious"].mean()) if len(result.table) else 0.0,
     }
@@ -94,10 +95,21 @@ def _subset(seg: Segmentation, k: int) -> Segmentation:
     return Segmentation(seg.segments[:k], seg.n_segments[:k], seg.fallback[:k])
 
 
-def _masks(result: MiningResult, images: ImageSet) -> dict[str, Any]:
+def _masks(result: MiningResult, images: ImageSet, seg: Segmentation) -> dict[str, Any]:
     return {
         "pixel_masks": result.pixel_masks.to(torch.uint8),   # (N, H, W) 1 = spurious
         "class_masks": result.class_masks.float(),           # (classes, H, W) in [0, 1]
+        "sensitivity": _sensitivity_maps(result, images, seg),  # (N, 1, H, W), mean 1 on masks
         "ids": images.ids, "labels": images.labels,
         META_KEY: {"thresholds": result.thresholds},
     }
+
+
+def _sensitivity_maps(result: MiningResult, images: ImageSet, seg: Segmentation) -> torch.Tensor:
+    """Each superpixel's sensitivity score painted on its pixels (the penalty's weights s)."""
+    table = result.table
+    row = pd.Series(range(len(images)), index=images.ids.tolist())[table["image_id"]].to_numpy()
+    scores = torch.zeros(len(images), int(seg.n_segments.max()) if len(images) else 0)
+    scores[torch.as_tensor(row), torch.as_tensor(table["segment_id"].to_numpy())] = torch.as_tensor(
+        table["sensitive_score"].to_numpy(), dtype=torch.float32)
+    return render_superpixel_scores(seg.segments, scores, result.pixel_masks)

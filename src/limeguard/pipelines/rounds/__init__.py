@@ -1,0 +1,5 @@
+"""The ``rounds`` pipeline."""
+
+from limeguard.pipelines.rounds.pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

@@ -1,0 +1,75 @@
+"""``rounds``: round_1 .. round_T, each a namespaced refine -> mine, plus the matched control."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+from kedro.pipeline import Node, Pipeline
+
+from limeguard.pipelines.mine.pipeline import namespaced_mining
+from limeguard.pipelines.rounds.nodes import refine_round, train_control
+
+
+def configured_round_count(project_path: Path | None = None) -> int:
+    """``rounds.count`` from conf (base, then the run env), read when the DAG is built.
+
+    The env is ``KEDRO_ENV`` (Kedro's own variable for ``--env``), default ``local``.
+    """
+    from kedro.config import OmegaConfigLoader
+
+    root = project_path or Path.cwd()
+    loader = OmegaConfigLoader(
+        conf_source=str(root / "conf"), base_env="base", default_run_env="local",
+        env=os.environ.get("KEDRO_ENV", "local"), merge_strategy={"parameters": "soft"},
+    )
+    try:
+        return int(loader["parameters"].get("rounds", {}).get("count", 3))
+    except (ValueError, FileNotFoundError):
+        return 3
+
+
+def model_name(round_index: int) -> str:
+    """The catalog name of the model that round ``round_index`` produces (0: the AT baseline)."""
+    return "adversarial_model" if round_index == 0 else f"round_{round_index}_model"
+
+
+def masks_name(round_index: int) -> str:
+    return "adversarial.spurious_masks" if round_index == 0 else f"round_{round_index}.spurious_masks"
+
+
+def round_pipeline(k: int, total: int) -> Pipeline:
+    """Round ``k``: refine the previous model against the previous masks, then mine the result."""
+    refine = functools.update_wrapper(
+        functools.partial(refine_round, round_index=k, dag_rounds=total), refine_round)
+    template = Pipeline([Node(
+        refine, ["previous_model", "train_images", "val_images", "previous_masks",
+                 "params:rounds", "params:runtime"],
+        ["model", "history", "round_info"], name="refine_round",
+    )])
+    step = Pipeline(
+        template, namespace=f"round_{k}",
+        inputs={"previous_model": model_name(k - 1), "previous_masks": masks_name(k - 1),
+                "train_images": "train_images", "val_images": "val_images"},
+        outputs={"model": model_name(k), "history": f"round_{k}_history"},
+        parameters={"params:rounds", "params:runtime"},
+    )
+    return step + namespaced_mining(f"round_{k}", model_name(k))
+
+
+def control_pipeline(total: int) -> Pipeline:
+    control = functools.update_wrapper(
+        functools.partial(train_control, dag_rounds=total), train_control)
+    return Pipeline([Node(
+        control, ["adversarial_model", "train_images", "val_images", "params:rounds",
+                  "params:runtime"],
+        ["control_model", "control_history"], name="train_matched_control",
+    )])
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    total = configured_round_count()
+    if total == 0:
+        return Pipeline([])
+    return sum((round_pipeline(k, total) for k in range(1, total + 1)), control_pipeline(total))
