@@ -19,6 +19,7 @@ def parameter_schemas() -> dict[str, type]:
     from limeguard.pipelines.evaluate.nodes import EvaluateParams
     from limeguard.pipelines.mine.nodes import MineParams
     from limeguard.pipelines.rounds.nodes import RoundsParams
+    from limeguard.reporting import ReportConfig
     from limeguard.runtime import RuntimeConfig
     from limeguard.training import TrainConfig
     from limeguard.validation.data_gate import DataGateConfig
@@ -36,6 +37,7 @@ def parameter_schemas() -> dict[str, type]:
         "corruptions": CorruptionSetConfig,
         "mine": MineParams,
         "rounds": RoundsParams,
+        "report": ReportConfig,
     }
 
 

@@ -68,3 +68,16 @@ def test_mining_and_round_outputs(finished_run: Path) -> None:
         assert "share_spurious" in stability
     info = json.loads((finished_run / "data/08_reporting/round_1/round_info.json").read_text())
     assert info["round"] == 1 and isinstance(info["empty_spurious_set"], bool)
+
+
+@pytest.mark.slow
+def test_report(finished_run: Path) -> None:
+    report = (finished_run / "data/08_reporting/report.md").read_text()
+    assert "CIFAR-10 (JPEG q75 mirror)" in report and "round_1" in report
+    metrics = json.loads((finished_run / "data/08_reporting/metrics.json").read_text())
+    assert set(metrics["models"]) == {"standard", "adversarial", "control", "round_1"}
+    assert {"a", "b", "c"} <= {key[0] for key in metrics["claims"]} or metrics["claims"]
+    assert (finished_run / "data/08_reporting/figures/robust_accuracy_vs_eps.png").is_file()
+    for name in ("standard", "round_1"):
+        summary = json.loads((finished_run / f"data/08_reporting/{name}/bound_summary.json").read_text())
+        assert summary

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from limeguard.cifar.imageset import ImageSet
+from limeguard.bound import BoundConfig, attribution_bound
 from limeguard.config import from_params
 from limeguard.corruptions.testset import CorruptionSetConfig, corrupted_test_set
 from limeguard.evaluation import (
@@ -30,6 +31,8 @@ class EvaluateParams:
     max_images: int | None = None
     attacks: EvalConfig = field(default_factory=EvalConfig)
     masking: MaskingCheckConfig = field(default_factory=MaskingCheckConfig)
+    bound: BoundConfig = field(default_factory=BoundConfig)
+    bound_images: int | None = 100
 
 
 def make_corrupted_test_set(test: ImageSet, corruptions: dict[str, Any]) -> tuple[ImageSet, pd.DataFrame]:
@@ -81,6 +84,25 @@ def corruption_accuracy(
     per = table.groupby(["corruption", "severity"], as_index=False)["correct"].mean()
     mean = per.groupby("severity", as_index=False)["correct"].mean().assign(corruption="mean")
     return pd.concat([per, mean], ignore_index=True).rename(columns={"correct": "accuracy"})
+
+
+def estimate_bound(
+    model: nn.Module, train: ImageSet, masks: dict[str, Any], evaluate: dict[str, Any],
+    runtime: dict[str, Any],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The estimated attribution-aware bound on the mined images, with S = the adversarial
+    baseline's spurious pixels (one fixed S, so that models are compared on the same features)."""
+    cfg = from_params(EvaluateParams, evaluate, "evaluate")
+    run = from_params(RuntimeConfig, runtime, "runtime")
+    count = len(masks["ids"]) if cfg.bound_images is None else min(cfg.bound_images, len(masks["ids"]))
+    position = pd.Series(range(len(train)), index=train.ids.tolist())
+    rows = torch.as_tensor(position[masks["ids"][:count].tolist()].to_numpy())
+    result = attribution_bound(
+        model, train.images[rows], train.labels[rows], masks["pixel_masks"][:count].float(),
+        cfg.bound, image_ids=train.ids[rows].tolist(), device=resolve_device(run.device),
+        progress=run.progress,
+    )
+    return result.table, result.summary
 
 
 def _first(images: ImageSet, count: int | None) -> ImageSet:

@@ -6,6 +6,7 @@ from limeguard.pipelines.evaluate.nodes import (
     attack_model,
     check_masking,
     corruption_accuracy,
+    estimate_bound,
     make_corrupted_test_set,
     summarize_attacks,
 )
@@ -32,6 +33,8 @@ def evaluation_template() -> Pipeline:
              "masking_checks", name="check_masking"),
         Node(corruption_accuracy, ["model", "cifar10c_images", "cifar10c_index", "params:runtime"],
              "corruption_accuracy", name="corruption_accuracy"),
+        Node(estimate_bound, ["model", "train_images", "bound_masks", *shared],
+             ["bound_table", "bound_summary"], name="estimate_bound"),
     ])
 
 
@@ -39,6 +42,7 @@ def namespaced_evaluation(model: str) -> Pipeline:
     return Pipeline(
         evaluation_template(), namespace=model,
         inputs={"model": f"{model}_model", "test_images": "test_images",
+                "train_images": "train_images", "bound_masks": "adversarial.spurious_masks",
                 "cifar10c_images": "cifar10c_images", "cifar10c_index": "cifar10c_index"},
         parameters={"params:evaluate", "params:runtime"},
     )

@@ -1,0 +1,31 @@
+"""``report``: one Markdown report, a metrics JSON and the figures under data/08_reporting."""
+
+from kedro.pipeline import Node, Pipeline
+
+from limeguard.pipelines.evaluate.pipeline import evaluated_models
+from limeguard.pipelines.report.nodes import build_run_report
+
+MINED = ("adversarial",)
+
+
+def report_inputs() -> dict[str, str]:
+    """``<model>__<kind>`` -> catalog name, for every evaluated model."""
+    inputs = {}
+    for model in evaluated_models():
+        for kind in ("robust_summary", "masking_checks", "corruption_accuracy", "bound_table",
+                     "bound_summary"):
+            inputs[f"{model}__{kind}"] = f"{model}.{kind}"
+        inputs[f"{model}__history"] = f"{model}_history"
+        if model in MINED or model.startswith("round_"):
+            inputs[f"{model}__mining_summary"] = f"{model}.mining_summary"
+        if model.startswith("round_"):
+            inputs[f"{model}__round_info"] = f"{model}.round_info"
+    return inputs
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    fixed = {"manifest": "data_manifest", "node_timings": "node_timings",
+             "parameters": "parameters", "report": "params:report"}
+    return Pipeline([Node(build_run_report, {**fixed, **report_inputs()},
+                          ["report_markdown", "report_metrics", "report_figures"],
+                          name="build_run_report")])
