@@ -84,3 +84,82 @@ def mirror_fixture(tmp_path: Path) -> Path:
     from limeguard.cifar.sources import CIFAR10_CLASSES
 
     return write_jpeg_mirror(tmp_path / "cifar10_jpg.tar.gz", CIFAR10_CLASSES, 6, 3)
+
+
+# ---- one finished `dvc repro` of the whole job under the `test` env (shared by the slow tests) ----
+# `dvc repro`, the notebook and anything else that needs a finished run use this one run: a full
+# `kedro run --env test` costs minutes on a 2-core machine.
+DVC_FIXTURE_OVERRIDES = {
+    # dvc.yaml names round_1 .. round_3 (the base count), so the copy's DAG must have 3 rounds
+    "parameters_rounds.yml": {"rounds": {"count": 3}},
+    "parameters_data.yml": {"data": {
+        "source": {"order": ["jpeg_mirror"]},   # the fixture mirror at ../shared, as dvc.yaml expects
+        "split": {"train_size": 40, "val_size": 20, "test_size": 20, "probe_size": 10},
+    }},
+}
+
+
+@pytest.fixture(scope="session")
+def dvc_env() -> dict[str, str]:
+    """Environment for `dvc`/`kedro`/`git` in a project copy: the `test` env, quiet, no network."""
+    import sys
+
+    venv_bin = str(Path(sys.executable).parent)
+    return {**os.environ, "KEDRO_ENV": "test", "KEDRO_DISABLE_TELEMETRY": "true",
+            "DVC_NO_ANALYTICS": "1", "TQDM_DISABLE": "1", "MPLBACKEND": "Agg",
+            "KEDRO_LOGGING_CONFIG": "conf/logging.yml",  # relative: every command runs in a copy
+            "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+            "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
+            "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.invalid"}
+
+
+@pytest.fixture(scope="session")
+def dvc_repro_run(tmp_path_factory: pytest.TempPathFactory, dvc_env: dict[str, str]) -> dict[str, Path]:
+    """A git + DVC project copy after one full `dvc repro` (KEDRO_ENV=test, fixture mirror).
+
+    Returns ``{"project": ..., "snapshot": ...}``: ``project`` is the DVC repository (tests may
+    change it), ``snapshot`` a plain copy of the finished project taken right after the repro.
+    """
+    import shutil
+    import subprocess
+
+    import yaml
+
+    from limeguard.cifar.sources import CIFAR10_CLASSES
+    from tests.kedro_project import make_project_copy
+
+    root = tmp_path_factory.mktemp("dvc_repro")
+    mirror_dir = root / "shared" / "datasets" / "cifar10-jpeg"  # dvc.yaml's ../shared dep
+    mirror_dir.mkdir(parents=True)
+    write_jpeg_mirror(mirror_dir / "cifar10_jpg.tar.gz", CIFAR10_CLASSES, 6, 3)
+    project = make_project_copy(root / "project")
+    for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
+        shutil.copy(PROJECT_ROOT / name, project / name)
+    for filename, override in DVC_FIXTURE_OVERRIDES.items():
+        path = project / "conf" / "test" / filename
+        merged = yaml.safe_load(path.read_text()) or {}
+        stack = [(merged, override)]
+        while stack:  # deep merge: override single keys, keep the test env's others
+            into, src = stack.pop()
+            for key, value in src.items():
+                if isinstance(value, dict) and isinstance(into.get(key), dict):
+                    stack.append((into[key], value))
+                else:
+                    into[key] = value
+        path.write_text(yaml.safe_dump(merged, sort_keys=False))
+
+    def sh(*cmd: str) -> None:
+        done = subprocess.run(cmd, cwd=project, env=dvc_env, capture_output=True, text=True,
+                              timeout=1200)
+        assert done.returncode == 0, f"{cmd}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+
+    sh("git", "init", "-q")
+    sh("dvc", "init", "-q")
+    sh("git", "add", "-A")
+    sh("git", "commit", "-q", "-m", "project copy")
+    sh("dvc", "repro")
+    sh("git", "add", "-A")
+    sh("git", "commit", "-q", "-m", "dvc repro (test env)")
+    snapshot = root / "snapshot"
+    shutil.copytree(project, snapshot, ignore=shutil.ignore_patterns(".git", ".dvc"))
+    return {"project": project, "snapshot": snapshot}

@@ -1,19 +1,14 @@
-"""Project pipelines: one per stage, and ``refine``, the end-to-end job."""
+"""Project pipelines: one per stage, and ``refine``, the end-to-end job (also ``__default__``)."""
 
 from __future__ import annotations
 
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
-# The stages of the end-to-end job, in order. A stage whose pipeline is not built yet is left out
-# of `refine` (and the README says which stages `refine` runs today).
-REFINE_STAGES = ("data", "baseline", "mine", "rounds", "evaluate", "report")
-
 
 def register_pipelines() -> dict[str, Pipeline]:
-    """``data``, ``baseline``, ... as found under ``limeguard.pipelines``, plus ``refine``."""
+    """Every ``limeguard.pipelines.<name>`` package; ``__default__`` is ``refine``."""
     pipelines = find_pipelines(raise_errors=True)
-    refine = sum((pipelines[name] for name in REFINE_STAGES if name in pipelines), Pipeline([]))
-    pipelines["refine"] = refine
-    pipelines["__default__"] = refine
+    if "refine" in pipelines:
+        pipelines["__default__"] = pipelines["refine"]
     return pipelines
