@@ -13,7 +13,11 @@ import pytest
 import torch
 
 from limeguard.cifar.sources import (
-    DataSourceError, SourceConfig, load_cifar, read_jpeg_tarball, verify_sha256,
+    DataSourceError,
+    SourceConfig,
+    load_cifar,
+    read_jpeg_tarball,
+    verify_sha256,
 )
 from limeguard.config import ConfigError
 from tests.conftest import MIRROR, MIRROR_SUMS, write_torchvision_cifar

@@ -8,7 +8,6 @@ import torch
 from limeguard.training import StandardLoss, TrainConfig, train_model
 from tests.training.conftest import tiny_cnn
 
-
 # The guards only read the evaluator's numbers: train cheaply (clean loss, 32 images, 2 batches).
 CHEAP = {"batch_loss": StandardLoss(), "progress": False}
 

@@ -10,7 +10,10 @@ import torch
 from limeguard.cifar.imageset import ImageSet
 from limeguard.cifar.splits import SplitConfig, make_splits
 from limeguard.validation.data_gate import (
-    DataGateConfig, DataValidationError, raise_on_failure, validate_splits,
+    DataGateConfig,
+    DataValidationError,
+    raise_on_failure,
+    validate_splits,
 )
 from tests.cifar.test_splits import pool
 
@@ -19,7 +22,8 @@ SIZES = {"train": 100, "val": 50, "test": 40, "probe": 20}
 
 @pytest.fixture(scope="module")
 def splits() -> dict[str, ImageSet]:
-    s = make_splits(pool(30, "train", 0), pool(10, "test", 1), SplitConfig(**{f"{k}_size": v for k, v in SIZES.items()}))
+    cfg = SplitConfig(**{f"{k}_size": v for k, v in SIZES.items()})
+    s = make_splits(pool(30, "train", 0), pool(10, "test", 1), cfg)
     return {"train": s.train, "val": s.val, "test": s.test, "probe": s.probe}
 
 

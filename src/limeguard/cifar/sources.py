@@ -181,7 +181,7 @@ def read_torchvision_batches(
     sets = []
     for split, files in (("train", layout.train), ("test", layout.test)):
         parts = [_read_batch(folder / f, md5 if verify_md5 else None) for f, md5 in files]
-        pixels = np.concatenate([_pixels(p, folder / f) for p, (f, _) in zip(parts, files)])
+        pixels = np.concatenate([_pixels(p, folder / f) for p, (f, _) in zip(parts, files, strict=True)])
         labels = np.concatenate([np.asarray(p[layout.label_key]) for p in parts])
         sets.append(_imageset(pixels.transpose(0, 2, 3, 1), labels, classes, split, "torchvision_files"))
     return sets[0], sets[1]

@@ -39,7 +39,9 @@ class ImageSetDataset(AbstractDataset[ImageSet, ImageSet]):
         except (SafetensorError, KeyError, OSError, json.JSONDecodeError) as err:
             raise DatasetError(f"{self._filepath}: not a readable image set ({err})") from err
         if images.dtype != torch.uint8 or images.ndim != 4:
-            raise DatasetError(f"{self._filepath}: expected uint8 NCHW images, got {images.dtype} {tuple(images.shape)}")
+            raise DatasetError(
+                f"{self._filepath}: expected uint8 NCHW images, got {images.dtype} {tuple(images.shape)}"
+            )
         return ImageSet(images.float().div_(255), labels.long(), ids.long(), classes, meta)
 
     def save(self, data: ImageSet) -> None:

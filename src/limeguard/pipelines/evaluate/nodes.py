@@ -9,8 +9,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from limeguard.cifar.imageset import ImageSet
 from limeguard.bound import BoundConfig, attribution_bound
+from limeguard.cifar.imageset import ImageSet
 from limeguard.config import from_params
 from limeguard.corruptions.testset import CorruptionSetConfig, corrupted_test_set
 from limeguard.evaluation import (
