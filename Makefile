@@ -16,11 +16,11 @@ export KEDRO_ENV := $(ENV)
 
 .PHONY: install run test lint clean-data
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-lock.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	# torch from the machine's wheels (keep pip's constraint file; never uv/poetry for torch)
 	$(PIP) install --quiet torch==2.14.1 torchvision==0.29.1
-	$(PIP) install --quiet -r requirements.txt
+	$(PIP) install --quiet -r requirements.txt -c requirements-lock.txt
 	# alone and without deps: torchattacks pins an old `requests` that breaks dvc
 	$(PIP) install --quiet --no-deps torchattacks==3.5.1
 	$(PIP) install --quiet --no-deps pyautoattack==0.2.0

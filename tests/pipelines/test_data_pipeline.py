@@ -13,7 +13,8 @@ from tests.kedro_project import files_under, kedro, make_project_copy
 
 OUTPUTS = ["05_model_input/probe_images.safetensors", "05_model_input/test_images.safetensors",
            "05_model_input/train_images.safetensors", "05_model_input/val_images.safetensors",
-           "08_reporting/data_manifest.json", "08_reporting/data_validation.json"]
+           "08_reporting/data_manifest.json", "08_reporting/data_validation.json",
+           "08_reporting/node_timings.json"]
 
 
 def _source_params(archive: Path, sums: Path, root: Path) -> str:
