@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from kedro.io import AbstractDataset, DatasetError
 
+from limeguard.atomic import write_atomically
 from limeguard.cifar.imageset import ImageSet, to_uint8
 
 
@@ -45,7 +44,7 @@ class ImageSetDataset(AbstractDataset[ImageSet, ImageSet]):
         return ImageSet(images.float().div_(255), labels.long(), ids.long(), classes, meta)
 
     def save(self, data: ImageSet) -> None:
-        from safetensors.torch import save_file
+        from safetensors.torch import save
 
         tensors = {
             "images": to_uint8(data.images).contiguous(),
@@ -53,16 +52,7 @@ class ImageSetDataset(AbstractDataset[ImageSet, ImageSet]):
             "ids": data.ids.long().contiguous(),
         }
         header = {"classes": json.dumps(list(data.classes)), "meta": json.dumps(data.meta)}
-        self._filepath.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self._filepath.parent, suffix=".tmp")
-        os.close(fd)
-        try:
-            save_file(tensors, tmp, metadata=header)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, self._filepath)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_atomically(self._filepath, save(tensors, metadata=header))
 
     def _exists(self) -> bool:
         return self._filepath.is_file()

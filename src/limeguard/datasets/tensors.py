@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from kedro.io import AbstractDataset, DatasetError
+
+from limeguard.atomic import write_atomically
 
 META_KEY = "__meta__"
 
@@ -35,20 +35,11 @@ class TensorsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
         return tensors
 
     def save(self, data: dict[str, Any]) -> None:
-        from safetensors.torch import save_file
+        from safetensors.torch import save
 
         tensors = {k: v.detach().cpu().contiguous() for k, v in data.items() if k != META_KEY}
         header = {"meta": json.dumps(data.get(META_KEY, {}))}
-        self._filepath.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self._filepath.parent, suffix=".tmp")
-        os.close(fd)
-        try:
-            save_file(tensors, tmp, metadata=header)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, self._filepath)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_atomically(self._filepath, save(tensors, metadata=header))
 
     def _exists(self) -> bool:
         return self._filepath.is_file()

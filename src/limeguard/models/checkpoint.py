@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from limeguard.atomic import write_atomically
 from limeguard.config import ConfigError
 from limeguard.models.registry import ModelSpec, build_from_spec
 
@@ -69,22 +69,8 @@ def save_model(model: nn.Module, path: str | os.PathLike, metadata: dict | None 
     blob = st_save(
         tensors, metadata={"format": FORMAT, "spec": spec.to_json(), "metadata": meta_json}
     )
-    _atomic_write(Path(path), blob)
+    write_atomically(path, blob)
     log.debug("saved %s (%s, %d tensors)", path, spec.arch, len(tensors))
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[ModelSpec, dict, dict[str, torch.Tensor]]:

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
+from limeguard.atomic import write_atomically
 from limeguard.config import to_params
 from limeguard.training.config import TrainConfig
 from limeguard.training.errors import CheckpointError
@@ -95,7 +95,7 @@ def save_checkpoint(
             if isinstance(value, torch.Tensor):
                 tensors[f"optim.{idx}.{key}"] = _cpu(value)
     tensors.update(_rng_tensors())
-    _atomic(directory / name, lambda tmp: save_file(tensors, str(tmp), metadata={"format": FORMAT}))
+    write_atomically(directory / name, save(tensors, metadata={"format": FORMAT}))
     meta = {
         "format": FORMAT,
         "tensors": name,
@@ -105,7 +105,7 @@ def save_checkpoint(
         "optimizer": {"param_groups": optim["param_groups"], "scalars": _optim_scalars(optim)},
     }
     text = json.dumps(meta, indent=1, allow_nan=True)
-    _atomic(directory / STATE_FILE, lambda tmp: tmp.write_text(text))
+    write_atomically(directory / STATE_FILE, text.encode())
     for old in directory.glob("epoch_*.safetensors"):
         if old.name != name:
             old.unlink(missing_ok=True)
@@ -211,11 +211,3 @@ def _flat(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor
 
 def _unflat(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-
-
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    write(tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

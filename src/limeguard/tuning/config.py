@@ -1,0 +1,170 @@
+"""``TuneConfig`` (``params:tune``): the study, its objective, sampler, pruner and search space."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from limeguard.config import ConfigError
+
+MODES = ("robust", "constrained", "pareto")
+PRUNERS = ("median", "hyperband", "none")
+REMINE = ("auto", "never")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Where the study lives and how many trials it gets.
+
+    Attributes:
+        name: the Optuna study name (one storage can hold many studies).
+        storage: ``sqlite:///relative/path.db`` (default, under data/), any SQLAlchemy URL
+            (``postgresql://user:password@host/db``), or ``journal:///relative/path.log``
+            (``journal:////abs/path.log``) for Optuna's JournalStorage on a shared file system.
+        n_trials: the TOTAL number of trials the study should hold, over every run and worker:
+            a run (or each of several workers) only adds trials until the study holds this many
+            (complete, pruned, failed with a NaN loss, or running). Rerunning with a larger
+            value continues the study; finished trials are never re-run.
+        timeout_s: stop this worker after this many seconds (checked between trials).
+        heartbeat_s: RDB storages: trials of a killed worker are marked failed after
+            ``grace_s`` without a heartbeat and then re-run (null: no heartbeat).
+        grace_s: see ``heartbeat_s`` (null: twice the heartbeat).
+    """
+
+    name: str = "limeguard-refine"
+    storage: str = "sqlite:///data/07_model_output/tune/study.db"
+    n_trials: int = 20
+    timeout_s: float | None = None
+    heartbeat_s: int | None = 60
+    grace_s: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ConfigError("name: must not be empty")
+        if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or self.n_trials < 1:
+            raise ConfigError(f"n_trials: must be an integer >= 1, got {self.n_trials!r}")
+        if self.timeout_s is not None and not self.timeout_s > 0:
+            raise ConfigError(f"timeout_s: must be > 0 or null, got {self.timeout_s}")
+        for name in ("heartbeat_s", "grace_s"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name}: must be >= 1 or null, got {value}")
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    """What a trial is scored on: the validation split after one refinement round.
+
+    Attributes:
+        mode: ``robust`` (maximise PGD accuracy, TPE), ``constrained`` (maximise PGD accuracy
+            subject to clean accuracy >= ``min_clean_acc``, TPE with constraints) or ``pareto``
+            (maximise PGD and clean accuracy, NSGA-II; no pruning: Optuna cannot prune
+            multi-objective trials).
+        min_clean_acc: clean-accuracy floor in [0, 1]: the constraint of ``constrained``, and in
+            every mode the condition for a trial to be picked as best.
+        val_images: validation images used (the first ones; null: all).
+        eps_255: PGD radius (8 = 8/255); alpha_255: step; steps: PGD steps (random start).
+        eval_batch_size: images per evaluation batch.
+    """
+
+    mode: str = "constrained"
+    min_clean_acc: float = 0.0
+    val_images: int | None = 500
+    eps_255: float = 8.0
+    alpha_255: float = 2.0
+    steps: int = 10
+    eval_batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"mode: unknown {self.mode!r}; use one of {', '.join(MODES)}")
+        if not 0.0 <= self.min_clean_acc <= 1.0:
+            raise ConfigError(f"min_clean_acc: must be in [0, 1], got {self.min_clean_acc}")
+        if self.val_images is not None and self.val_images < 1:
+            raise ConfigError(f"val_images: must be >= 1 or null, got {self.val_images}")
+        if not 0 < self.eps_255 <= 64 or not 0 < self.alpha_255 <= 64:
+            raise ConfigError("eps_255 and alpha_255: must be in (0, 64]")
+        if self.steps < 1 or self.eval_batch_size < 1:
+            raise ConfigError("steps and eval_batch_size: must be >= 1")
+
+    @property
+    def directions(self) -> list[str]:
+        return ["maximize", "maximize"] if self.mode == "pareto" else ["maximize"]
+
+
+@dataclass(frozen=True)
+class SamplerConfig:
+    """Seeded sampler: TPE (``robust``, ``constrained``) or NSGA-II (``pareto``).
+
+    Attributes:
+        seed: base seed; trial k's sampler is seeded with (seed, k), so workers that share a
+            storage draw different parameters and one worker's study is reproducible.
+        n_startup_trials: TPE's random trials before it models the history.
+        population_size: NSGA-II's generation size.
+    """
+
+    seed: int = 0
+    n_startup_trials: int = 5
+    population_size: int = 8
+
+    def __post_init__(self) -> None:
+        if self.n_startup_trials < 0 or self.population_size < 2:
+            raise ConfigError("n_startup_trials: must be >= 0 and population_size >= 2")
+
+
+@dataclass(frozen=True)
+class PrunerConfig:
+    """Pruning from per-epoch validation PGD accuracy (single-objective modes only).
+
+    Attributes:
+        kind: ``median`` (MedianPruner), ``hyperband`` (HyperbandPruner over epochs) or ``none``.
+        n_startup_trials: median: trials that are never pruned.
+        n_warmup_steps: median: epochs before pruning can start.
+        min_resource: hyperband: fewest epochs before a trial can be stopped.
+        reduction_factor: hyperband's halving factor.
+    """
+
+    kind: str = "median"
+    n_startup_trials: int = 3
+    n_warmup_steps: int = 0
+    min_resource: int = 1
+    reduction_factor: int = 3
+
+    def __post_init__(self) -> None:
+        if self.kind not in PRUNERS:
+            raise ConfigError(f"kind: unknown {self.kind!r}; use one of {', '.join(PRUNERS)}")
+        if self.min_resource < 1 or self.reduction_factor < 2:
+            raise ConfigError("min_resource: must be >= 1 and reduction_factor >= 2")
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """``params:tune``.
+
+    Attributes:
+        study: storage, name, total trial count.
+        objective: the validation score of a trial.
+        sampler: seeded TPE / NSGA-II.
+        pruner: per-epoch pruning.
+        space: the search space (see :mod:`limeguard.tuning.space`).
+        remine: ``auto``: when the space holds ``mining.*`` parameters, each trial mines the
+            baseline's probe set again with its mining config before refining (cached per
+            config within a worker); ``never``: always use the mined masks of the ``mine`` stage.
+        enqueue_defaults: the first trial of a new study runs the untuned defaults (the base
+            conf's values of the searched parameters): the reference a tuned result is compared to.
+    """
+
+    study: StudyConfig = field(default_factory=StudyConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    pruner: PrunerConfig = field(default_factory=PrunerConfig)
+    space: dict[str, Any] = field(default_factory=dict)
+    remine: str = "auto"
+    enqueue_defaults: bool = True
+
+    def __post_init__(self) -> None:
+        from limeguard.tuning.space import parse_space
+
+        if self.remine not in REMINE:
+            raise ConfigError(f"remine: unknown {self.remine!r}; use one of {', '.join(REMINE)}")
+        parse_space(self.space, "space")  # fails here, naming the entry, before anything runs
