@@ -135,8 +135,6 @@ def dvc_repro_run(tmp_path_factory: pytest.TempPathFactory, dvc_env: dict[str, s
     project = make_project_copy(root / "project")
     for name in ("dvc.yaml", ".dvcignore", ".gitignore"):
         shutil.copy(PROJECT_ROOT / name, project / name)
-    if os.environ.get("DEVONLY_DVC_YAML"):  # DEVONLY-REMOVE
-        subprocess.run(["python3", os.environ["DEVONLY_DVC_YAML"], str(project)], check=True)  # DEVONLY-REMOVE
     for filename, override in DVC_FIXTURE_OVERRIDES.items():
         path = project / "conf" / "test" / filename
         merged = yaml.safe_load(path.read_text()) or {}

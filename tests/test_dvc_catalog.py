@@ -55,3 +55,12 @@ def test_stage_inputs_are_upstream_outputs(catalog) -> None:
                               if not i.startswith("params:") and i not in UNTRACKED) if p}
         data_deps = {d for d in stage["deps"] if d.startswith("data/")}
         assert data_deps == inputs, name
+
+
+def test_every_stage_input_is_persisted(catalog) -> None:
+    """A stage runs alone (dvc repro), so nothing it reads may live only in memory."""
+    stages = yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text())["stages"]
+    for name in stages:
+        inputs = {i for i in dict(pipelines)[name].inputs()
+                  if not i.startswith("params:") and i not in UNTRACKED | {"parameters"}}
+        assert not {i for i in inputs if _filepath(catalog, i) is None}, name

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,28 +33,41 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_project_copy(tmp_path_factory.mktemp("viz") / "project")
 
 
+REGISTRY_DUMP = """
+import json, sys
+from pathlib import Path
+from kedro.framework.project import pipelines
+from kedro.framework.startup import bootstrap_project
+bootstrap_project(Path.cwd())
+from limeguard.pipelines.rounds.pipeline import configured_round_count
+Path(sys.argv[1]).write_text(json.dumps({
+    "rounds": configured_round_count(Path.cwd()),
+    "pipelines": {name: [[n.name, n.namespace] for n in p.nodes] for name, p in pipelines.items()}}))
+"""
+
+
+def _env(project: Path) -> dict[str, str]:
+    """The copy's own code and the base conf (``local`` is empty in a copy)."""
+    return {**os.environ, "KEDRO_ENV": "local", "KEDRO_DISABLE_TELEMETRY": "true",
+            "DVC_NO_ANALYTICS": "1", "MPLBACKEND": "Agg",
+            "PYTHONPATH": str(project / "src"),
+            "KEDRO_LOGGING_CONFIG": str(project / "conf" / "logging.yml")}
+
+
 @pytest.fixture(scope="module")
 def registered(project: Path) -> dict:
-    """The project's pipelines as registered in the copy under the same env as the build."""
-    from kedro.framework.project import configure_project
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(project)  # the round count is read from ./conf and KEDRO_ENV
-        mp.setenv("KEDRO_ENV", "local")
-        configure_project("limeguard")
-        from limeguard.pipeline_registry import register_pipelines
-        from limeguard.pipelines.rounds.pipeline import configured_round_count
-
-        return {"pipelines": register_pipelines(), "rounds": configured_round_count(project)}
+    """The pipelines the copy registers (same code, conf and env as the build): name -> nodes."""
+    dump = project.parent / "registry.json"
+    done = subprocess.run([sys.executable, "-c", REGISTRY_DUMP, str(dump)], cwd=project,
+                          env=_env(project), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(dump.read_text())
 
 
 @pytest.fixture(scope="module")
 def site(project: Path) -> Path:
-    env = {**os.environ, "KEDRO_ENV": "local", "KEDRO_DISABLE_TELEMETRY": "true",
-           "DVC_NO_ANALYTICS": "1", "MPLBACKEND": "Agg",
-           "KEDRO_LOGGING_CONFIG": str(project / "conf" / "logging.yml")}
-    done = subprocess.run([str(KEDRO), "viz", "build"], cwd=project, env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run([str(KEDRO), "viz", "build"], cwd=project, env=_env(project),
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return project / "build"
 
@@ -63,17 +77,19 @@ def _tasks(dag: dict) -> dict[str, dict]:
 
 
 def test_dag_json_holds_every_pipeline(site: Path, registered: dict) -> None:
-    main = json.loads((site / "api" / "main").read_text())
-    tasks = _tasks(main)
+    main = json.loads((site / "api" / "main").read_text())  # the default pipeline's DAG
     pipelines = registered["pipelines"]
     assert {p["id"] for p in main["pipelines"]} == set(pipelines)
-    for name, pipeline in pipelines.items():
-        expected = {node.name for node in pipeline.nodes}
+    default = {node for node, _ in pipelines["__default__"]}
+    assert set(_tasks(main)) == default
+    for name, nodes in pipelines.items():  # one DAG JSON per registered pipeline
+        expected = {node for node, _ in nodes}
         assert expected, name
-        for node in expected:  # in the main DAG, tagged with this pipeline
-            assert name in tasks[node]["pipelines"], (name, node)
         per_pipeline = json.loads((site / "api" / "pipelines" / name).read_text())
-        assert set(_tasks(per_pipeline)) == expected, name
+        assert per_pipeline["selected_pipeline"] == name
+        tasks = _tasks(per_pipeline)
+        assert set(tasks) == expected, name
+        assert all(name in tasks[node]["pipelines"] for node in expected), name
 
 
 def test_rounds_are_namespaces(site: Path, registered: dict) -> None:
@@ -126,8 +142,8 @@ def test_browser_renders_the_dag(served: str, registered: dict,
     # the flowchart is an SVG: one node group per top-level task and per collapsed namespace
     labels = set(re.findall(r'<text class="pipeline-node__text"[^>]*>([^<]+)</text>', html))
     default = registered["pipelines"]["__default__"]
-    top_tasks = {n.name for n in default.nodes if not n.namespace}
-    namespaces = {n.namespace.split(".")[0] for n in default.nodes if n.namespace}
+    top_tasks = {node for node, namespace in default if not namespace}
+    namespaces = {namespace.split(".")[0] for _, namespace in default if namespace}
     assert {f"round_{k}" for k in range(1, registered["rounds"] + 1)} <= namespaces
     assert top_tasks | namespaces <= labels
     assert html.count('class="pipeline-node pipeline-node--task') == len(top_tasks)

@@ -76,6 +76,8 @@ class Objective:
 
     def __call__(self, trial: Any) -> float | tuple[float, float]:
         start = time.perf_counter()
+        if trial.number == 0 and self.cfg.enqueue_defaults:
+            trial.set_user_attr("defaults", True)  # the sampler gives trial 0 the base values
         values = self.space.suggest(trial)
         configs = build_configs(apply_values(self.base, values), WHERE)
         refine_cfg: RefineConfig = configs["refine"]
@@ -84,8 +86,7 @@ class Objective:
         train_masks, sensitivity = training_masks(self.data.train, masks, refine_cfg)
         val = self.data.val
         validator = PGDValidator(train_cfg, resolve_precision(train_cfg, self.device))
-        reporter = _Reporter(validator, trial, self.cfg.objective.mode != "pareto",
-                             int(train_cfg.val_max_images))
+        reporter = _Reporter(validator, trial, self.cfg, int(train_cfg.val_max_images))
         result = refine_model(
             copy.deepcopy(self.data.model), self.data.train.images, self.data.train.labels,
             val.images, val.labels, train_masks, sensitivity, refine_cfg, train_cfg,
@@ -98,7 +99,7 @@ class Objective:
                            "masked_pixel_share": float(result.masked_pixel_share),
                            "seconds": round(time.perf_counter() - start, 3)}.items():
             trial.set_user_attr(key, value)
-        trial.set_user_attr("constraint", self.cfg.objective.min_clean_acc - clean)
+        _constrain(trial, self.cfg, clean)
         return (pgd, clean) if self.cfg.objective.mode == "pareto" else pgd
 
     def _train_config(self, train: TrainConfig) -> TrainConfig:
@@ -131,8 +132,9 @@ class _Reporter:
     Calls on the catastrophic-overfitting probe batch (fewer images) are passed through.
     """
 
-    def __init__(self, inner: Any, trial: Any, prunes: bool, n_val: int) -> None:
-        self.inner, self.trial, self.prunes, self.n_val = inner, trial, prunes, n_val
+    def __init__(self, inner: Any, trial: Any, cfg: TuneConfig, n_val: int) -> None:
+        self.inner, self.trial, self.cfg, self.n_val = inner, trial, cfg, n_val
+        self.prunes = cfg.objective.mode != "pareto"
         self.epoch = 0
 
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -148,8 +150,16 @@ class _Reporter:
             if self.trial.should_prune():
                 self.trial.set_user_attr("clean_acc", clean)
                 self.trial.set_user_attr("pgd_acc", pgd)
+                _constrain(self.trial, self.cfg, clean)
                 raise optuna.TrialPruned(f"epoch {step + 1}: validation PGD accuracy {pgd:.4f}")
         return clean, pgd
+
+
+def _constrain(trial: Any, cfg: TuneConfig, clean: float) -> None:
+    """Record ``min_clean_acc - clean`` (feasible when <= 0) as the trial's constraint."""
+    trial.set_user_attr("constraint", cfg.objective.min_clean_acc - clean)
+    if cfg.objective.mode == "constrained":
+        trial.set_constraint("clean_acc_floor", cfg.objective.min_clean_acc - clean)
 
 
 def training_masks(train: ImageSet, masks: dict[str, Any], cfg: RefineConfig):

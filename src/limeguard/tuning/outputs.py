@@ -96,16 +96,16 @@ def figures(study: optuna.Study, cfg: TuneConfig) -> dict[str, Any]:
     pareto = cfg.objective.mode == "pareto"
     target = {"target": (lambda t: t.values[0]), "target_name": "validation PGD accuracy"}
     plots = {
-        "history": lambda: ovm.plot_optimization_history(study, **target) if pareto
+        "history.png": lambda: ovm.plot_optimization_history(study, **target) if pareto
         else ovm.plot_optimization_history(study, target_name="validation PGD accuracy"),
-        "importances": lambda: ovm.plot_param_importances(study, **target) if pareto
+        "importances.png": lambda: ovm.plot_param_importances(study, **target) if pareto
         else ovm.plot_param_importances(study, target_name="validation PGD accuracy"),
     }
     if pareto:
-        plots["pareto_front"] = lambda: ovm.plot_pareto_front(
+        plots["pareto_front.png"] = lambda: ovm.plot_pareto_front(
             study, target_names=["validation PGD accuracy", "validation clean accuracy"])
     else:
-        plots["intermediate_values"] = lambda: ovm.plot_intermediate_values(study)
+        plots["intermediate_values.png"] = lambda: ovm.plot_intermediate_values(study)
     return {name: _draw(name, make) for name, make in plots.items()}
 
 

@@ -9,8 +9,8 @@ import torch
 
 from limeguard.tuning.config import TuneConfig
 from limeguard.tuning.objective import Objective, TuneData
-from limeguard.tuning.study import WorkerResult, prepare_study, run_worker
 from limeguard.tuning.storage import redact
+from limeguard.tuning.study import WorkerResult, prepare_study, run_worker
 
 log = logging.getLogger(__name__)
 

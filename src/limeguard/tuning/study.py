@@ -7,7 +7,7 @@ import json
 import logging
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +75,8 @@ def prepare_study(cfg: TuneConfig, base: dict[str, dict[str, Any]], *, load_only
 
     check_space_against(space, base, WHERE)
     storage = open_storage(cfg.study.storage, cfg.study.heartbeat_s, cfg.study.grace_s)
-    sampler = PerTrialSeededSampler(cfg)
+    defaults = default_values(space, base) if cfg.enqueue_defaults else None
+    sampler = PerTrialSeededSampler(cfg, defaults)
     if load_only:
         return optuna.load_study(study_name=cfg.study.name, storage=storage, sampler=sampler,
                                  pruner=make_pruner(cfg, space, base)), space
@@ -84,9 +85,6 @@ def prepare_study(cfg: TuneConfig, base: dict[str, dict[str, Any]], *, load_only
         pruner=make_pruner(cfg, space, base), directions=cfg.objective.directions,
         load_if_exists=True)
     _check_setup(study, cfg, space, base)
-    if cfg.enqueue_defaults and not study.get_trials(deepcopy=False):
-        defaults = default_values(space, base)
-        study.enqueue_trial(defaults, user_attrs={"defaults": True}, skip_if_exists=True)
     return study, space
 
 
@@ -153,16 +151,8 @@ def make_sampler(cfg: TuneConfig, seed: int) -> Any:
     if mode == "pareto":
         return optuna.samplers.NSGAIISampler(population_size=cfg.sampler.population_size,
                                              seed=seed)
-    constraints = _clean_constraint if mode == "constrained" else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=cfg.sampler.n_startup_trials,
-                                          constraints_func=constraints)
-
-
-def _clean_constraint(trial: Any) -> Sequence[float]:
-    """<= 0 when clean accuracy reaches ``min_clean_acc`` (set by the objective)."""
-    return [float(trial.user_attrs.get("constraint", 1.0))]
+    # constrained: the objective sets trial.set_constraint (Optuna 5's core constraint API)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=cfg.sampler.n_startup_trials)
 
 
 class PerTrialSeededSampler(optuna.samplers.BaseSampler):
@@ -172,8 +162,8 @@ class PerTrialSeededSampler(optuna.samplers.BaseSampler):
     differ, and trial k of a single worker is reproducible.
     """
 
-    def __init__(self, cfg: TuneConfig) -> None:
-        self.cfg = cfg
+    def __init__(self, cfg: TuneConfig, defaults: dict[str, Any] | None = None) -> None:
+        self.cfg, self.defaults = cfg, defaults or {}
         self.inner = make_sampler(cfg, cfg.sampler.seed)
 
     def before_trial(self, study: Any, trial: Any) -> None:
@@ -184,9 +174,17 @@ class PerTrialSeededSampler(optuna.samplers.BaseSampler):
         return self.inner.infer_relative_search_space(study, trial)
 
     def sample_relative(self, study: Any, trial: Any, search_space: Any) -> Any:
+        if trial.number == 0 and self.defaults:
+            return {}  # trial 0 takes the defaults, parameter by parameter
         return self.inner.sample_relative(study, trial, search_space)
 
     def sample_independent(self, study: Any, trial: Any, param_name: str, distribution: Any) -> Any:
+        if trial.number == 0 and param_name in self.defaults:
+            value = self.defaults[param_name]
+            if distribution._contains(distribution.to_internal_repr(value)):
+                return value
+            log.warning("tune: the default %s=%r lies outside the space; trial 0 samples it",
+                        param_name, value)
         return self.inner.sample_independent(study, trial, param_name, distribution)
 
     def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
@@ -204,6 +202,9 @@ def run_worker(study: Any, objective: Callable[[Any], Any], cfg: TuneConfig) -> 
     study goes on. Any other error fails the trial and stops the worker (re-raised).
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial comes from us
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)  # a killed worker's trials (RDB heartbeat)
     target, start, ran = cfg.study.n_trials, time.monotonic(), []
     state = {"surplus": False}
 

@@ -1,0 +1,48 @@
+"""Nodes of the ``tune`` pipeline: run this worker's trials, then write what the study holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from torch import nn
+
+from limeguard.cifar.imageset import ImageSet
+from limeguard.config import from_params
+from limeguard.runtime import RuntimeConfig, resolve_device
+from limeguard.tuning import TuneConfig, TuneData, tune_refinement
+from limeguard.tuning import outputs as tune_outputs
+from limeguard.tuning.study import prepare_study
+
+BEST_PARAMS_PATH = "data/08_reporting/tune/best_params.yml"
+
+
+def base_params(rounds: dict[str, Any], mine: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The params a trial starts from: ``rounds.refine``, ``rounds.train``, ``mine.mining``."""
+    return {"refine": dict(rounds.get("refine") or {}), "train": dict(rounds.get("train") or {}),
+            "mining": dict(mine.get("mining") or {})}
+
+
+def run_study(
+    model: nn.Module, train: ImageSet, val: ImageSet, masks: dict[str, Any],
+    segments: dict[str, Any], tune: dict[str, Any], rounds: dict[str, Any],
+    mine: dict[str, Any], runtime: dict[str, Any],
+) -> dict[str, Any]:
+    """Add trials to the study until it holds ``tune.study.n_trials`` (resumes a stopped one)."""
+    cfg = from_params(TuneConfig, tune, "tune")
+    device = resolve_device(from_params(RuntimeConfig, runtime, "runtime").device)
+    data = TuneData(model, train, val, masks, segments)
+    result = tune_refinement(data, cfg, base_params(rounds, mine), device)
+    return {"study": result.study_name, "storage": result.storage, "ran": list(result.ran),
+            "counted": result.counted, "seconds": round(result.seconds, 1)}
+
+
+def report_study(
+    worker: dict[str, Any], tune: dict[str, Any], rounds: dict[str, Any], mine: dict[str, Any],
+) -> tuple[str, pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """Best parameters (a Kedro parameters YAML), trials table, figures and summary."""
+    cfg = from_params(TuneConfig, tune, "tune")
+    study, _ = prepare_study(cfg, base_params(rounds, mine), load_only=True)
+    summary = {**tune_outputs.summary(study, cfg), "this_worker": worker}
+    return (tune_outputs.best_params_text(study, cfg, BEST_PARAMS_PATH),
+            tune_outputs.trials_table(study), tune_outputs.figures(study, cfg), summary)
