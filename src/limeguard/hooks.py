@@ -20,6 +20,7 @@ def parameter_schemas() -> dict[str, type]:
     from limeguard.pipelines.mine.nodes import MineParams
     from limeguard.pipelines.rounds.nodes import RoundsParams
     from limeguard.reporting import ReportConfig
+    from limeguard.tuning.config import TuneConfig
     from limeguard.runtime import RuntimeConfig
     from limeguard.training import TrainConfig
     from limeguard.validation.data_gate import DataGateConfig
@@ -38,6 +39,7 @@ def parameter_schemas() -> dict[str, type]:
         "mine": MineParams,
         "rounds": RoundsParams,
         "report": ReportConfig,
+        "tune": TuneConfig,
     }
 
 
