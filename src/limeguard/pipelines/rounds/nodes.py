@@ -55,8 +55,8 @@ def refine_round(
     cfg = _parse(rounds, dag_rounds)
     run = from_params(RuntimeConfig, runtime, "runtime")
     train_masks, sensitivity = _training_masks(train, masks, cfg.refine)
-    checkpoint = run_directory(f"{cfg.checkpoint_root}/round_{round_index}", to_params(cfg),
-                               train, _digest(masks))
+    checkpoint = run_directory(f"{cfg.checkpoint_root}/round_{round_index}", to_params(cfg.refine),
+                               to_params(cfg.train), train, _digest(masks))
     result = refine_model(
         copy.deepcopy(previous), train.images, train.labels, val.images, val.labels,
         train_masks, sensitivity, cfg.refine, cfg.train, device=resolve_device(run.device),
