@@ -14,6 +14,7 @@ def parameter_schemas() -> dict[str, type]:
     """Dotted parameter key -> the frozen dataclass that parses it (imported lazily: torch)."""
     from limeguard.cifar.sources import SourceConfig
     from limeguard.cifar.splits import SplitConfig
+    from limeguard.cifar.spurious import CueConfig
     from limeguard.corruptions.testset import CorruptionSetConfig
     from limeguard.pipelines.baseline.nodes import CheckpointDirs, ModelChoice
     from limeguard.pipelines.evaluate.nodes import EvaluateParams
@@ -30,6 +31,7 @@ def parameter_schemas() -> dict[str, type]:
         "data.source": SourceConfig,
         "data.split": SplitConfig,
         "data.gate": DataGateConfig,
+        "data.spurious": CueConfig,
         "baseline.model": ModelChoice,
         "baseline.checkpoint_dirs": CheckpointDirs,
         "baseline.standard": TrainConfig,

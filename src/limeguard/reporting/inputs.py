@@ -41,6 +41,10 @@ class ModelResults:
             or a mapping criterion -> overall share in [0, 1].
         bound: per-image bound table (``limeguard.bound`` columns; ``*_255`` in pixel units).
         bound_summary: ``limeguard.bound.summarize_bound`` dict; preferred over the table's means.
+        cue_reliance: planted-cue variant only: accuracy on the aligned and swapped test sets
+            (``limeguard.evaluation.predict.cue_reliance``).
+        cue_recovery: planted-cue variant, mined models only: mining precision and recall of the
+            cue's pixels (``limeguard.explain.groundtruth.cue_recovery``).
         notes: free-text remarks shown in the report (e.g. an empty spurious set).
         seed: the seed this model was trained with (None: unknown).
     """
@@ -52,6 +56,8 @@ class ModelResults:
     mining: pd.DataFrame | Mapping[str, float] | None = None
     bound: pd.DataFrame | None = None
     bound_summary: Mapping[str, Any] | None = None
+    cue_reliance: Mapping[str, Any] | None = None
+    cue_recovery: Mapping[str, Any] | None = None
     notes: Sequence[str] = ()
     seed: int | None = None
 

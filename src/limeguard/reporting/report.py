@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from limeguard.reporting import tables
+from limeguard.reporting import planted, tables
 from limeguard.reporting.claims import Claim, all_claims, best_round, suspect_results
 from limeguard.reporting.figures import build_figures
 from limeguard.reporting.inputs import Report, ReportConfig, ReportInputs
@@ -51,7 +51,9 @@ def build_metrics(view: RunView, claims: list[Claim], provenance: Any) -> dict[s
     """The DVC metrics dict: headline numbers per model, rounds, claims, data, checks."""
     best, key = best_round(view)
     prov = provenance or {}
+    planted_cue = planted.metrics(view)
     return jsonable({
+        **({"planted_cue": planted_cue} if planted_cue else {}),
         "data": {"source": view.manifest.get("source"), "description": view.caption,
                  "jpeg_mirror": view.mirror, "counts": dict(view.manifest.get("counts") or {})},
         "headline_eps_255": view.cfg.headline_eps_255,

@@ -87,7 +87,9 @@ def data_caption(manifest: Mapping[str, Any]) -> str:
     """The data set's name for captions; always the mirror's name for the JPEG mirror."""
     description = str(manifest.get("description") or manifest.get("source") or "unknown data")
     if manifest.get("source") == MIRROR_SOURCE and MIRROR_CAPTION not in description:
-        return f"{MIRROR_CAPTION}; {description}"
+        description = f"{MIRROR_CAPTION}; {description}"
+    if manifest.get("variant"):
+        description = f"{description}; variant: {manifest['variant']} (test images aligned)"
     return description
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from limeguard.cifar.imageset import ImageSet
 from limeguard.cifar.sources import SourceConfig, load_cifar
+from limeguard.cifar.spurious import CueConfig, cued_selection, make_cue, plant_aligned, plant_swapped
 from limeguard.cifar.splits import SplitConfig, make_splits
 from limeguard.config import from_params
+from limeguard.datasets.tensors import META_KEY
 from limeguard.validation.data_gate import DataGateConfig, raise_on_failure, validate_splits
 
 SPLITS = ("train", "val", "test", "probe")
@@ -24,6 +28,31 @@ def split_data(
     """Stratified train / validation / test / probe splits."""
     splits = make_splits(train_pool, test_pool, from_params(SplitConfig, split, "data.split"))
     return splits.train, splits.val, splits.test, splits.probe
+
+
+def plant_spurious_cue(
+    train: ImageSet, val: ImageSet, test: ImageSet, probe: ImageSet, spurious: dict[str, Any]
+) -> tuple[ImageSet, ...]:
+    """The planted-cue variant: aligned train / val / test / probe, swapped val / test, the cue.
+
+    The probe set is a subset of train and carries the cue exactly where train does.
+    """
+    cfg = from_params(CueConfig, spurious, "data.spurious")
+    cue = make_cue(train.num_classes, *train.images.shape[2:], cfg)
+    chosen = {name: cued_selection(images, cfg.fraction, cfg.seed)
+              for name, images in (("train", train), ("val", val), ("test", test))}
+    cued_train_ids = train.ids[chosen["train"]]
+    chosen["probe"] = torch.isin(probe.ids, cued_train_ids)
+    aligned = [plant_aligned(images, cue, chosen[name])
+               for name, images in (("train", train), ("val", val), ("test", test), ("probe", probe))]
+    swapped = [plant_swapped(images, cue, chosen[name], cfg.seed + 1)
+               for name, images in (("val", val), ("test", test))]
+    record = {"class_masks": cue.masks(*train.images.shape[2:]).to(torch.uint8),
+              "positions": cue.positions, "colours": cue.colours,
+              "train_cued_ids": cued_train_ids, "test_cued_ids": test.ids[chosen["test"]],
+              META_KEY: {"fraction": cfg.fraction, "patch_size": cfg.patch_size,
+                         "seed": cfg.seed, "classes": list(train.classes)}}
+    return (*aligned, *swapped, record)
 
 
 def validate_data(
@@ -51,9 +80,12 @@ def gate_data(
 def data_manifest(sets: dict[str, ImageSet]) -> dict[str, Any]:
     """Which source the pixels came from, what it is, and how many images each split holds."""
     first = next(iter(sets.values()))
-    return {
+    manifest = {
         "source": first.meta.get("source"),
         "description": first.meta.get("note", "CIFAR (torchvision files)"),
         "classes": list(first.classes),
         "counts": {name: len(images) for name, images in sets.items()},
     }
+    if "spurious_cue" in first.meta:
+        manifest["variant"] = "planted spurious cue"
+    return manifest

@@ -21,7 +21,8 @@ from limeguard.evaluation import (
     model_facts,
     summarize,
 )
-from limeguard.runtime import RuntimeConfig, progress, resolve_device
+from limeguard.evaluation.predict import cue_reliance, predict
+from limeguard.runtime import RuntimeConfig, resolve_device
 
 
 @dataclass(frozen=True)
@@ -72,18 +73,20 @@ def corruption_accuracy(
 ) -> pd.DataFrame:
     """Accuracy per corruption and severity, with the mean over corruptions per severity."""
     run = from_params(RuntimeConfig, runtime, "runtime")
-    device = resolve_device(run.device)
-    model = model.to(device).eval()
-    correct = []
-    batches = torch.split(torch.arange(len(corrupted)), 512)
-    with torch.no_grad():
-        for rows in progress(batches, desc="CIFAR-10-C", total=len(batches)):
-            preds = model(corrupted.images[rows].to(device)).argmax(1).cpu()
-            correct.append(preds == corrupted.labels[rows])
-    table = index.assign(correct=torch.cat(correct).numpy())
+    preds = predict(model, corrupted.images, resolve_device(run.device), desc="CIFAR-10-C")
+    correct = preds == corrupted.labels
+    table = index.assign(correct=correct.numpy())
     per = table.groupby(["corruption", "severity"], as_index=False)["correct"].mean()
     mean = per.groupby("severity", as_index=False)["correct"].mean().assign(corruption="mean")
     return pd.concat([per, mean], ignore_index=True).rename(columns={"correct": "accuracy"})
+
+
+def reliance_on_cue(
+    model: nn.Module, aligned: ImageSet, swapped: ImageSet, runtime: dict[str, Any]
+) -> dict[str, Any]:
+    """Accuracy on the aligned and swapped test sets of the planted-cue variant, and the gap."""
+    run = from_params(RuntimeConfig, runtime, "runtime")
+    return cue_reliance(model, aligned, swapped, resolve_device(run.device))
 
 
 def estimate_bound(

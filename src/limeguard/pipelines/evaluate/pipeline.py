@@ -8,9 +8,10 @@ from limeguard.pipelines.evaluate.nodes import (
     corruption_accuracy,
     estimate_bound,
     make_corrupted_test_set,
+    reliance_on_cue,
     summarize_attacks,
 )
-from limeguard.pipelines.rounds.pipeline import configured_round_count
+from limeguard.pipelines.shape import configured_round_count, spurious_enabled
 
 BASELINES = ("standard", "adversarial")
 
@@ -25,7 +26,7 @@ def evaluated_models() -> tuple[str, ...]:
 def evaluation_template() -> Pipeline:
     """Evaluation of one ``model``; instantiated under a namespace per model."""
     shared = ["params:evaluate", "params:runtime"]
-    return Pipeline([
+    nodes = [
         Node(attack_model, ["model", "test_images", *shared], "attack_results",
              name="attack_model"),
         Node(summarize_attacks, "attack_results", "robust_summary", name="summarize_attacks"),
@@ -35,15 +36,22 @@ def evaluation_template() -> Pipeline:
              "corruption_accuracy", name="corruption_accuracy"),
         Node(estimate_bound, ["model", "train_images", "bound_masks", *shared],
              ["bound_table", "bound_summary"], name="estimate_bound"),
-    ])
+    ]
+    if spurious_enabled():
+        nodes.append(Node(reliance_on_cue, ["model", "test_images", "test_swapped_images",
+                                            "params:runtime"], "cue_reliance",
+                          name="reliance_on_cue"))
+    return Pipeline(nodes)
 
 
 def namespaced_evaluation(model: str) -> Pipeline:
+    template = evaluation_template()
+    shared = {"test_images", "train_images", "cifar10c_images", "cifar10c_index",
+              "test_swapped_images"} & template.inputs()
     return Pipeline(
-        evaluation_template(), namespace=model,
-        inputs={"model": f"{model}_model", "test_images": "test_images",
-                "train_images": "train_images", "bound_masks": "adversarial.spurious_masks",
-                "cifar10c_images": "cifar10c_images", "cifar10c_index": "cifar10c_index"},
+        template, namespace=model,
+        inputs={"model": f"{model}_model", "bound_masks": "adversarial.spurious_masks",
+                **{name: name for name in shared}},
         parameters={"params:evaluate", "params:runtime"},
     )
 

@@ -10,10 +10,12 @@ import torch
 from torch import nn
 
 from limeguard.cifar.imageset import ImageSet
+from limeguard.cifar.spurious import cue_pixel_masks
 from limeguard.config import ConfigError, from_params
 from limeguard.datasets.tensors import META_KEY
 from limeguard.explain.config import MiningConfig
 from limeguard.explain.figures import explanation_figure
+from limeguard.explain.groundtruth import cue_recovery
 from limeguard.explain.mining import MiningResult, mine_spurious
 from limeguard.explain.segmentation import Segmentation, segment_images
 from limeguard.explain.stability import explanation_stability
@@ -82,6 +84,16 @@ def mine_model(
         **stability, "thresholds": result.thresholds,
         "share_spurious": float(result.table["spurious"].mean()) if len(result.table) else 0.0,
     }
+
+
+def recover_cue(
+    attributions: pd.DataFrame, images: ImageSet, segments: dict[str, Any], cue: dict[str, Any]
+) -> dict[str, Any]:
+    """Mining precision and recall of the planted cue's pixels, per criterion and combined."""
+    seg = _segmentation(segments, images)
+    truth = cue_pixel_masks(images.labels, images.ids, cue["train_cued_ids"],
+                            cue["class_masks"].bool())
+    return cue_recovery(attributions, seg.segments, images.ids, truth)
 
 
 def _segmentation(segments: dict[str, Any], images: ImageSet) -> Segmentation:

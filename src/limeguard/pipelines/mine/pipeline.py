@@ -2,7 +2,13 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from limeguard.pipelines.mine.nodes import choose_mining_images, mine_model, segment_mining_images
+from limeguard.pipelines.mine.nodes import (
+    choose_mining_images,
+    mine_model,
+    recover_cue,
+    segment_mining_images,
+)
+from limeguard.pipelines.shape import spurious_enabled
 
 MINING_OUTPUTS = ["attributions", "spurious_masks", "mining_summary", "explanations_figure",
                   "explanation_stability"]
@@ -19,16 +25,21 @@ def segmentation_pipeline() -> Pipeline:
 
 
 def mining_template() -> Pipeline:
-    return Pipeline([Node(mine_model, ["model", "mining_images", "mining_segments",
-                                       "params:mine", "params:runtime"],
-                          MINING_OUTPUTS, name="mine_model")])
+    """Mine one ``model``; in the planted-cue variant also score the miner against the cue."""
+    nodes = [Node(mine_model, ["model", "mining_images", "mining_segments", "params:mine",
+                               "params:runtime"], MINING_OUTPUTS, name="mine_model")]
+    if spurious_enabled():
+        nodes.append(Node(recover_cue, ["attributions", "mining_images", "mining_segments",
+                                        "spurious_cue"], "cue_recovery", name="recover_cue"))
+    return Pipeline(nodes)
 
 
 def namespaced_mining(namespace: str, model: str) -> Pipeline:
     """``mining_template`` for ``model``, with outputs ``<namespace>.attributions`` etc."""
-    return Pipeline(mining_template(), namespace=namespace,
-                    inputs={"model": model, "mining_images": "mining_images",
-                            "mining_segments": "mining_segments"},
+    template = mining_template()
+    shared = {"mining_images", "mining_segments", "spurious_cue"} & template.inputs()
+    return Pipeline(template, namespace=namespace,
+                    inputs={"model": model, **{name: name for name in shared}},
                     parameters={"params:mine", "params:runtime"})
 
 

@@ -11,7 +11,8 @@ from limeguard.reporting import ModelResults, ReportConfig, ReportInputs, build_
 # keys of the per-model inputs: "<model>__<kind>"
 KINDS = {"robust_summary": "summary", "masking_checks": "masking", "corruption_accuracy": "corruption",
          "history": "history", "mining_summary": "mining", "bound_table": "bound",
-         "bound_summary": "bound_summary", "round_info": "round_info"}
+         "bound_summary": "bound_summary", "round_info": "round_info",
+         "cue_reliance": "cue_reliance", "cue_recovery": "cue_recovery"}
 
 
 def build_run_report(

@@ -4,6 +4,7 @@ from kedro.pipeline import Node, Pipeline
 
 from limeguard.pipelines.evaluate.pipeline import evaluated_models
 from limeguard.pipelines.report.nodes import build_run_report
+from limeguard.pipelines.shape import spurious_enabled
 
 MINED = ("adversarial",)
 
@@ -11,6 +12,7 @@ MINED = ("adversarial",)
 def report_inputs() -> dict[str, str]:
     """``<model>__<kind>`` -> catalog name, for every evaluated model."""
     inputs = {}
+    planted = spurious_enabled()
     for model in evaluated_models():
         for kind in ("robust_summary", "masking_checks", "corruption_accuracy", "bound_table",
                      "bound_summary"):
@@ -20,6 +22,10 @@ def report_inputs() -> dict[str, str]:
             inputs[f"{model}__mining_summary"] = f"{model}.mining_summary"
         if model.startswith("round_"):
             inputs[f"{model}__round_info"] = f"{model}.round_info"
+        if planted:
+            inputs[f"{model}__cue_reliance"] = f"{model}.cue_reliance"
+            if f"{model}__mining_summary" in inputs:
+                inputs[f"{model}__cue_recovery"] = f"{model}.cue_recovery"
     return inputs
 
 

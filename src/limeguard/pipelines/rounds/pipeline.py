@@ -3,35 +3,14 @@
 from __future__ import annotations
 
 import functools
-import os
-from pathlib import Path
 
 from kedro.pipeline import Node, Pipeline
 
 from limeguard.pipelines.mine.pipeline import namespaced_mining
 from limeguard.pipelines.rounds.nodes import refine_round, train_control
+from limeguard.pipelines.shape import configured_round_count
 
-PROJECT_ROOT = Path(__file__).resolve().parents[4]  # src/limeguard/pipelines/rounds/pipeline.py
-
-
-def configured_round_count(project_path: Path | None = None) -> int:
-    """``rounds.count`` from conf (base, then the run env), read when the DAG is built.
-
-    The env is ``KEDRO_ENV`` (Kedro's own variable for ``--env``), default ``local``. The project is
-    ``project_path``, else the working directory if it holds ``conf/``, else the project this
-    package's sources live in (e.g. for a notebook started in ``notebooks/``).
-    """
-    from kedro.config import OmegaConfigLoader
-
-    root = project_path or (Path.cwd() if (Path.cwd() / "conf").is_dir() else PROJECT_ROOT)
-    loader = OmegaConfigLoader(
-        conf_source=str(root / "conf"), base_env="base", default_run_env="local",
-        env=os.environ.get("KEDRO_ENV", "local"), merge_strategy={"parameters": "soft"},
-    )
-    try:
-        return int(loader["parameters"].get("rounds", {}).get("count", 3))
-    except (ValueError, FileNotFoundError):
-        return 3
+__all__ = ["configured_round_count", "create_pipeline"]
 
 
 def model_name(round_index: int) -> str:

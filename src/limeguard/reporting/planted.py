@@ -1,0 +1,113 @@
+"""The planted-cue section: does mining find the cue, and does refinement reduce reliance on it?
+
+Only runs of the planted-spurious-feature variant (``data.spurious``) carry these numbers; the
+section and the metrics entry are left out otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from limeguard.reporting.numbers import finite
+from limeguard.reporting.tables import md_table, num, pct
+from limeguard.reporting.view import RunView
+
+CRITERIA = ("irrelevant", "sensitive", "unstable", "spurious")
+
+
+def reliance(view: RunView) -> dict[str, Mapping[str, Any]]:
+    """Model -> its cue reliance (first seed), for the models that have one."""
+    return {name: runs[0].cue_reliance for name, runs in view.models.items()
+            if runs[0].cue_reliance is not None}
+
+
+def recovery(view: RunView) -> dict[str, Mapping[str, Any]]:
+    """Mined model -> mining precision / recall of the cue (first seed)."""
+    return {name: runs[0].cue_recovery for name, runs in view.models.items()
+            if runs[0].cue_recovery is not None}
+
+
+def gap_change(view: RunView, candidate: str, reference: str) -> tuple[float, float]:
+    """(candidate gap - reference gap, noise threshold), both in points (NaN when unmeasured).
+
+    The threshold is ``min_gain`` or ``noise_z`` binomial standard errors of the difference of the
+    two gaps (each gap the difference of two accuracies on n images), whichever is larger.
+    """
+    rel = reliance(view)
+    if candidate not in rel or reference not in rel:
+        return float("nan"), float("nan")
+    variance = sum(_gap_variance(rel[name]) for name in (candidate, reference))
+    threshold = max(view.cfg.min_gain, view.cfg.noise_z * 100 * math.sqrt(variance))
+    return 100 * (rel[candidate]["gap"] - rel[reference]["gap"]), threshold
+
+
+def verdict(view: RunView) -> str:
+    """One sentence: whether the last round reduced the gap against the AT baseline and the control."""
+    if not view.rounds:
+        return "No refinement round ran, so this run cannot say whether refinement reduces the gap."
+    last, parts = view.rounds[-1], []
+    for reference in (view.cfg.adversarial, view.cfg.control):
+        change, threshold = gap_change(view, last, reference)
+        if not finite(change):
+            parts.append(f"against `{reference}`: not measured")
+            continue
+        word = "reduced" if -change >= threshold else ("increased" if change >= threshold
+                                                          else "did not change beyond noise")
+        parts.append(f"against `{reference}` it {word} the gap ({change:+.1f} points, "
+                     f"threshold {threshold:.1f})")
+    return f"Refinement (`{last}`): " + "; ".join(parts) + "."
+
+
+def section(view: RunView) -> str:
+    """The Markdown section, or "" when the run is not the planted-cue variant."""
+    rel, rec = reliance(view), recovery(view)
+    if not rel and not rec:
+        return ""
+    lines = ["## Planted spurious cue", "",
+             "A class-specific coloured patch was planted in a share of each class's images "
+             "(`data.spurious`). *Aligned*: the cue of the image's class; *swapped*: on the same "
+             "images, the cue of another class. The gap (aligned - swapped accuracy) measures the "
+             "model's reliance on the cue. Data: " + view.caption + "."]
+    if rel:
+        rows = [[name, r["n_images"], pct(r["aligned_accuracy"]), pct(r["swapped_accuracy"]),
+                 _points(r["gap"]), pct(r.get("cued_swapped_accuracy"))]
+                for name, r in rel.items()]
+        lines += ["", md_table(["model", "n images", "aligned", "swapped", "gap (points)",
+                                "swapped, cued images only"], rows), "", verdict(view)]
+    if rec:
+        rows = []
+        for name, r in rec.items():
+            crit = r["criteria"]
+            rows.append([name, r["n_cued_images"], num(r["chance_precision"], 2),
+                         *(f"{pct(crit[c]['precision'])} / {pct(crit[c]['recall'])}"
+                           if c in crit else "n/a" for c in CRITERIA)])
+        lines += ["", "Mining against the planted pixels: precision / recall in % (pixels pooled "
+                  "over the mined images; *spurious* is the configured combination of the "
+                  "criteria). Chance precision: the cue's share of all mined pixels.", "",
+                  md_table(["mined model", "cued images", "chance precision", *CRITERIA], rows)]
+    return "\n".join(lines)
+
+
+def metrics(view: RunView) -> dict[str, Any] | None:
+    """The metrics entry (None when the run is not the planted-cue variant)."""
+    rel, rec = reliance(view), recovery(view)
+    if not rel and not rec:
+        return None
+    out: dict[str, Any] = {"reliance": rel, "mining": rec, "verdict": verdict(view)}
+    if view.rounds:
+        last = view.rounds[-1]
+        out["gap_change"] = {ref: dict(zip(("points", "threshold"), gap_change(view, last, ref),
+                                           strict=True))
+                             for ref in (view.cfg.adversarial, view.cfg.control)}
+    return out
+
+
+def _gap_variance(r: Mapping[str, Any]) -> float:
+    n = max(int(r.get("n_images", 0)), 1)
+    return sum(p * (1 - p) / n for p in (r["aligned_accuracy"], r["swapped_accuracy"]) if finite(p))
+
+
+def _points(fraction: Any) -> str:
+    return f"{100 * float(fraction):+.1f}" if finite(fraction) else "n/a"

@@ -1,0 +1,138 @@
+"""The planted cue: where and how often it is painted, and that a model trained on it uses it."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from limeguard.cifar.imageset import ImageSet, from_uint8_nhwc
+from limeguard.cifar.spurious import (
+    CueConfig,
+    border_ring,
+    cue_pixel_masks,
+    cued_selection,
+    make_cue,
+    plant_aligned,
+    plant_swapped,
+)
+from limeguard.config import ConfigError, from_params
+from limeguard.pipelines.data.nodes import plant_spurious_cue
+from tests.conftest import MIRROR, MIRROR_SUMS, smooth_images
+
+
+def image_set(per_class: int, seed: int = 0, k: int = 10, first_id: int = 0) -> ImageSet:
+    labels = torch.arange(k).repeat_interleave(per_class)
+    images = from_uint8_nhwc(smooth_images(len(labels), seed))
+    return ImageSet(images, labels, torch.arange(len(labels)) + first_id, tuple(map(str, range(k))))
+
+
+def test_cue_layout_is_class_specific_and_off_centre() -> None:
+    cue = make_cue(10, 32, 32, CueConfig())
+    masks = cue.masks(32, 32)
+    assert masks.shape == (10, 32, 32) and (masks.flatten(1).sum(1) == 16).all()
+    assert not (masks.sum(0) > 1).any(), "two classes' patches overlap"
+    assert not masks[:, 8:24, 8:24].any(), "a patch lies on the centred object"
+    assert len({tuple(c) for c in cue.colours.tolist()}) == 10
+    assert len(border_ring(32, 32, 4, 1)) >= 10
+
+
+def test_more_classes_than_positions_still_distinct_cues() -> None:
+    cue = make_cue(100, 32, 32, CueConfig())
+    keys = {(tuple(p), tuple(round(v, 4) for v in c))
+            for p, c in zip(cue.positions.tolist(), cue.colours.tolist(), strict=True)}
+    assert len(keys) == 100
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.5, 0.95, 1.0])
+def test_cue_planted_where_and_as_often_as_configured(fraction: float) -> None:
+    images = image_set(per_class=20)
+    cfg = CueConfig(fraction=fraction)
+    cue = make_cue(10, 32, 32, cfg)
+    chosen = cued_selection(images, cfg.fraction, cfg.seed)
+    planted = plant_aligned(images, cue, chosen)
+    changed = (planted.images != images.images).flatten(1).any(1)
+    assert torch.equal(changed, chosen)
+    assert torch.bincount(images.labels[chosen], minlength=10).tolist() == [round(fraction * 20)] * 10
+    masks = cue.masks(32, 32)
+    for i in chosen.nonzero().flatten().tolist():
+        c = int(images.labels[i])
+        inside = planted.images[i][:, masks[c]]
+        assert torch.equal(inside, cue.colours[c][:, None].expand_as(inside))
+        assert torch.equal(planted.images[i][:, ~masks[c]], images.images[i][:, ~masks[c]])
+    assert planted.meta["spurious_cue"] == "aligned"
+
+
+def test_swapped_shows_another_class_on_the_same_images() -> None:
+    images = image_set(per_class=20)
+    cfg = CueConfig()
+    cue = make_cue(10, 32, 32, cfg)
+    chosen = cued_selection(images, cfg.fraction, cfg.seed)
+    swapped = plant_swapped(images, cue, chosen, seed=1)
+    masks = cue.masks(32, 32)
+    shown = torch.full((len(images),), -1)
+    for c in range(10):
+        has = (swapped.images[:, :, masks[c]] == cue.colours[c][None, :, None]).flatten(1).all(1)
+        shown[has] = c
+    assert torch.equal(shown >= 0, chosen)
+    assert not (shown[chosen] == images.labels[chosen]).any()
+    assert len(set(shown[chosen].tolist())) == 10
+
+
+def test_node_probe_set_carries_the_cue_exactly_where_train_does() -> None:
+    train = image_set(per_class=20)
+    probe = train.subset(torch.arange(0, 200, 7))
+    val, test = image_set(5, seed=1, first_id=1000), image_set(5, seed=2, first_id=2000)
+    out = plant_spurious_cue(train, val, test, probe, {"enabled": True})
+    train_p, val_p, test_p, probe_p, val_s, test_s, record = out
+    position = {int(i): n for n, i in enumerate(train_p.ids)}
+    rows = torch.tensor([position[int(i)] for i in probe_p.ids])
+    assert torch.equal(probe_p.images, train_p.images[rows])
+    truth = cue_pixel_masks(train.labels, train.ids, record["train_cued_ids"],
+                            record["class_masks"].bool())
+    painted = (train_p.images != train.images).any(1)
+    assert painted.sum() > 0 and not (painted & ~truth).any()
+    assert torch.equal(val_s.ids, val_p.ids) and torch.equal(test_s.labels, test_p.labels)
+    assert set(record["test_cued_ids"].tolist()) <= set(test.ids.tolist())
+
+
+@pytest.mark.parametrize(("params", "key"), [
+    ({"fraction": 1.5}, "data.spurious.fraction"),
+    ({"patch_size": 0}, "data.spurious.patch_size"),
+    ({"colour": "red"}, "'colour'"),
+])
+def test_bad_cue_parameters_are_named(params: dict, key: str) -> None:
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        from_params(CueConfig, params, "data.spurious")
+
+
+def test_patch_that_does_not_fit_is_refused() -> None:
+    with pytest.raises(ValueError, match="does not fit"):
+        make_cue(10, 32, 32, CueConfig(patch_size=31))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MIRROR.exists(), reason="the offline CIFAR-10 mirror is not beside the checkout")
+def test_model_trained_on_the_variant_relies_on_the_cue() -> None:
+    """Real CIFAR-10 (JPEG mirror) with the cue in 95% of the images: a small CNN trained for a few
+    epochs is far more accurate on aligned than on swapped test images."""
+    from limeguard.cifar.sources import SourceConfig, load_cifar
+    from limeguard.cifar.splits import SplitConfig, make_splits
+    from limeguard.evaluation.predict import cue_reliance
+    from limeguard.models import build_model
+    from limeguard.training import TrainConfig, train_model
+
+    train_pool, test_pool = load_cifar(SourceConfig(
+        order=("jpeg_mirror",), mirror_archive=str(MIRROR), mirror_checksums=str(MIRROR_SUMS)))
+    splits = make_splits(train_pool, test_pool, SplitConfig(
+        train_size=2000, val_size=100, test_size=500, probe_size=10))
+    out = plant_spurious_cue(splits.train, splits.val, splits.test, splits.probe, {"enabled": True})
+    train, val, test, test_swapped = out[0], out[1], out[2], out[5]
+    torch.manual_seed(0)
+    model = build_model("cnn_small")
+    cfg = TrainConfig(method="standard", epochs=3, batch_size=64, lr=0.05, val_steps=0,
+                      val_max_images=100)
+    train_model(model, train.images, train.labels, val.images, val.labels, cfg, progress=False)
+    result = cue_reliance(model, test, test_swapped, torch.device("cpu"))
+    assert result["n_cued"] == 475
+    assert result["aligned_accuracy"] > 0.6
+    assert result["gap"] > 0.4, result

@@ -1,0 +1,50 @@
+"""The planted-cue variant end to end: `kedro run` with data.spurious enabled on a fixture mirror."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from limeguard.datasets.image_set import ImageSetDataset
+from tests.kedro_project import kedro, make_project_copy
+from tests.pipelines.test_refine_pipeline import SIZES
+
+
+@pytest.fixture(scope="module")
+def planted_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from limeguard.cifar.sources import CIFAR10_CLASSES
+    from tests.conftest import write_jpeg_mirror
+
+    root = tmp_path_factory.mktemp("spurious")
+    mirror = write_jpeg_mirror(root / "cifar10_jpg.tar.gz", CIFAR10_CLASSES, 6, 3)
+    project = make_project_copy(root / "project")
+    data_conf = project / "conf/test/parameters_data.yml"
+    conf = yaml.safe_load(data_conf.read_text())
+    conf["data"]["spurious"] = {"enabled": True}
+    data_conf.write_text(yaml.safe_dump(conf))
+    (project / "conf/test/globals.yml").write_text("data_root: data/spurious\n")
+    source = (f"data.source.mirror_archive={mirror},data.source.mirror_checksums={root / 'SHA256SUMS'},"
+              "data.source.order=[jpeg_mirror]")
+    run = kedro(project, "run", "--env", "test", "--params", f"{source},{SIZES}")
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    return project / "data/spurious"
+
+
+@pytest.mark.slow
+def test_variant_writes_cue_sets_and_report_section(planted_run: Path) -> None:
+    aligned = ImageSetDataset(str(planted_run / "05_model_input/test_images.safetensors")).load()
+    swapped = ImageSetDataset(str(planted_run / "05_model_input/test_swapped_images.safetensors")).load()
+    assert (aligned.images != swapped.images).flatten(1).any(1).float().mean() > 0.5
+    for name in ("standard", "adversarial", "control", "round_1"):
+        result = json.loads((planted_run / f"08_reporting/{name}/cue_reliance.json").read_text())
+        assert result["n_images"] == 20 and 0 <= result["swapped_accuracy"] <= 1
+    for name in ("adversarial", "round_1"):
+        result = json.loads((planted_run / f"08_reporting/{name}/cue_recovery.json").read_text())
+        assert set(result["criteria"]) == {"irrelevant", "sensitive", "unstable", "spurious"}
+    report = (planted_run / "08_reporting/report.md").read_text()
+    assert "## Planted spurious cue" in report
+    metrics = json.loads((planted_run / "08_reporting/metrics.json").read_text())
+    assert "round_1" in metrics["planted_cue"]["reliance"]

@@ -1,0 +1,55 @@
+"""The planted-cue section of the report."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from limeguard.reporting import ReportConfig, build_report
+from tests.reporting.synthetic import MIRROR, run_inputs
+
+
+def reliance(aligned: float, swapped: float, n: int = 1000) -> dict:
+    return {"n_images": n, "n_cued": int(0.95 * n), "aligned_accuracy": aligned,
+            "swapped_accuracy": swapped, "gap": aligned - swapped,
+            "cued_aligned_accuracy": aligned, "cued_swapped_accuracy": swapped}
+
+
+def recovery(precision: float, recall: float) -> dict:
+    crit = {"precision": precision, "recall": recall, "flagged_share": 0.2, "detected": recall}
+    return {"n_images": 200, "n_cued_images": 190, "cue_pixels": 3040, "chance_precision": 0.015,
+            "criteria": {c: crit for c in ("irrelevant", "sensitive", "unstable", "spurious")}}
+
+
+def planted_inputs(round_gap: float):
+    inputs = run_inputs()
+    gaps = {"standard": (0.9, 0.2), "adversarial": (0.8, 0.3), "control": (0.8, 0.31),
+            "round_1": (0.75, 0.35), "round_2": (0.7, 0.7 - round_gap)}
+    models = {name: dataclasses.replace(
+        result, cue_reliance=reliance(*gaps[name]),
+        cue_recovery=recovery(0.1, 0.6) if name in ("adversarial", "round_1", "round_2") else None)
+        for name, result in inputs.models.items()}
+    manifest = {**MIRROR, "variant": "planted spurious cue"}
+    return dataclasses.replace(inputs, models=models, manifest=manifest)
+
+
+def test_section_tables_and_verdict_when_refinement_reduces_the_gap() -> None:
+    report = build_report(planted_inputs(round_gap=0.1), ReportConfig())
+    md = report.markdown
+    assert "## Planted spurious cue" in md and "planted spurious cue (test images aligned)" in md
+    assert "| adversarial | 1000 | 80.0 | 30.0 | +50.0 |" in md
+    assert "10.0 / 60.0" in md
+    planted = report.metrics["planted_cue"]
+    assert planted["gap_change"]["adversarial"]["points"] == -40.0
+    assert "against `adversarial` it reduced the gap" in planted["verdict"]
+    assert "against `control` it reduced the gap" in planted["verdict"]
+
+
+def test_verdict_says_when_the_gap_did_not_shrink() -> None:
+    report = build_report(planted_inputs(round_gap=0.5), ReportConfig())
+    verdict = report.metrics["planted_cue"]["verdict"]
+    assert "did not change beyond noise" in verdict
+
+
+def test_no_section_without_the_variant() -> None:
+    report = build_report(run_inputs(), ReportConfig())
+    assert "Planted spurious cue" not in report.markdown and "planted_cue" not in report.metrics
