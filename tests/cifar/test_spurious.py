@@ -133,6 +133,7 @@ def test_model_trained_on_the_variant_relies_on_the_cue() -> None:
                       val_max_images=100)
     train_model(model, train.images, train.labels, val.images, val.labels, cfg, progress=False)
     result = cue_reliance(model, test, test_swapped, torch.device("cpu"))
-    assert result["n_cued"] == 475
+    assert result["n_cued"] == 10 * round(0.95 * 50)
     assert result["aligned_accuracy"] > 0.6
+    print(result)
     assert result["gap"] > 0.4, result
