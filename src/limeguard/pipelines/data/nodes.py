@@ -32,24 +32,24 @@ def split_data(
 
 def plant_spurious_cue(
     train: ImageSet, val: ImageSet, test: ImageSet, probe: ImageSet, spurious: dict[str, Any]
-) -> tuple[ImageSet, ...]:
+) -> tuple[ImageSet, ImageSet, ImageSet, ImageSet, ImageSet, ImageSet, dict[str, Any]]:
     """The planted-cue variant: aligned train / val / test / probe, swapped val / test, the cue.
 
     The probe set is a subset of train and carries the cue exactly where train does.
     """
     cfg = from_params(CueConfig, spurious, "data.spurious")
+    splits = {"train": train, "val": val, "test": test, "probe": probe}
     cue = make_cue(train.num_classes, *train.images.shape[2:], cfg)
-    chosen = {name: cued_selection(images, cfg.fraction, cfg.seed)
-              for name, images in (("train", train), ("val", val), ("test", test))}
-    cued_train_ids = train.ids[chosen["train"]]
-    chosen["probe"] = torch.isin(probe.ids, cued_train_ids)
-    aligned = [plant_aligned(images, cue, chosen[name])
-               for name, images in (("train", train), ("val", val), ("test", test), ("probe", probe))]
-    swapped = [plant_swapped(images, cue, chosen[name], cfg.seed + 1)
-               for name, images in (("val", val), ("test", test))]
+    chosen = {name: cued_selection(splits[name], cfg.fraction, cfg.seed)
+              for name in ("train", "val", "test")}
+    chosen["probe"] = torch.isin(probe.ids, train.ids[chosen["train"]])
+    aligned = [plant_aligned(images, cue, chosen[name]) for name, images in splits.items()]
+    swapped = [plant_swapped(splits[name], cue, chosen[name], cfg.seed + 1)
+               for name in ("val", "test")]
     record = {"class_masks": cue.masks(*train.images.shape[2:]).to(torch.uint8),
               "positions": cue.positions, "colours": cue.colours,
-              "train_cued_ids": cued_train_ids, "test_cued_ids": test.ids[chosen["test"]],
+              "train_cued_ids": train.ids[chosen["train"]],
+              "test_cued_ids": test.ids[chosen["test"]],
               META_KEY: {"fraction": cfg.fraction, "patch_size": cfg.patch_size,
                          "seed": cfg.seed, "classes": list(train.classes)}}
     return (*aligned, *swapped, record)
