@@ -47,9 +47,33 @@ def test_section_tables_and_verdict_when_refinement_reduces_the_gap() -> None:
 def test_verdict_says_when_the_gap_did_not_shrink() -> None:
     report = build_report(planted_inputs(round_gap=0.5), ReportConfig())
     verdict = report.metrics["planted_cue"]["verdict"]
-    assert "did not change beyond noise" in verdict
+    assert "did not change the gap beyond noise" in verdict
+
+
+def test_a_gap_closed_by_collapse_is_not_a_reduction() -> None:
+    inputs = planted_inputs(round_gap=0.1)
+    collapsed = dataclasses.replace(inputs.models["round_2"], cue_reliance=reliance(0.16, 0.17))
+    inputs = dataclasses.replace(inputs, models={**inputs.models, "round_2": collapsed})
+    verdict = build_report(inputs, ReportConfig()).metrics["planted_cue"]["verdict"]
+    assert "closed mostly because aligned accuracy fell" in verdict
+    assert "reduced the gap" not in verdict
 
 
 def test_no_section_without_the_variant() -> None:
     report = build_report(run_inputs(), ReportConfig())
     assert "Planted spurious cue" not in report.markdown and "planted_cue" not in report.metrics
+
+
+def test_a_collapsed_round_is_flagged_in_the_verdict_and_metrics() -> None:
+    from tests.reporting.synthetic import history
+
+    inputs = run_inputs()
+    crashed = history().assign(val_clean_acc=[0.3, 0.1, 0.1])
+    models = {**inputs.models,
+              "round_1": dataclasses.replace(inputs.models["round_1"], history=crashed)}
+    report = build_report(dataclasses.replace(inputs, models=models), ReportConfig())
+    assert report.metrics["collapsed_rounds"] == [
+        "round_1 collapsed: validation clean accuracy 55.0% -> 10.0% (training diverged; its "
+        "numbers are not a refined model's)"]
+    verdict = report.markdown.split("## Accuracy per model")[0]
+    assert "round_1 collapsed" in verdict and "round_2 collapsed" not in verdict

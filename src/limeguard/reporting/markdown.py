@@ -20,7 +20,7 @@ from limeguard.reporting.claims import (
 )
 from limeguard.reporting.numbers import finite
 from limeguard.reporting.tables import pct_stat
-from limeguard.reporting.view import RunView
+from limeguard.reporting.view import RunView, collapsed_rounds
 
 ANSWERS = {SUPPORTED: "Yes", NOT_SUPPORTED: "No", MIXED: "Partly", NOT_TESTED: "Not tested"}
 AA_VARIANTS = {
@@ -89,6 +89,7 @@ def section_verdict(view: RunView, claims: Sequence[Claim]) -> str:
                      "(see the gradient-masking section); robust numbers of those models are "
                      "not trustworthy.")
     parts += [f"**Suspect:** {s}." for s in suspect_results(view)]
+    parts += [f"**Warning: {note}.**" for note in collapsed_rounds(view)]
     return "## Verdict\n\n" + " ".join(parts)
 
 
@@ -136,6 +137,7 @@ def section_progress(view: RunView) -> str:
                   criteria]
     notes = [f"- {name}: {note}" for name, runs in view.models.items()
              for note in dict.fromkeys(n for r in runs for n in r.notes)]  # fmt: skip
+    notes += [f"- **{note}**" for note in collapsed_rounds(view)]
     if notes:
         lines += ["", "Notes:", "", *notes]
     return "\n".join(lines)

@@ -44,20 +44,40 @@ def gap_change(view: RunView, candidate: str, reference: str) -> tuple[float, fl
 
 
 def verdict(view: RunView) -> str:
-    """One sentence: whether the last round reduced the gap against the AT baseline and the control."""
+    """One sentence: whether the last round reduced the gap against the AT baseline and the control.
+
+    A smaller gap counts as reduced reliance only when swapped accuracy rose by at least as much as
+    aligned accuracy fell; a gap closed mostly by losing aligned accuracy (e.g. a model collapsed
+    to chance) is said to be that.
+    """
     if not view.rounds:
         return "No refinement round ran, so this run cannot say whether refinement reduces the gap."
-    last, parts = view.rounds[-1], []
-    for reference in (view.cfg.adversarial, view.cfg.control):
-        change, threshold = gap_change(view, last, reference)
-        if not finite(change):
-            parts.append(f"against `{reference}`: not measured")
-            continue
-        word = "reduced" if -change >= threshold else ("increased" if change >= threshold
-                                                          else "did not change beyond noise")
-        parts.append(f"against `{reference}` it {word} the gap ({change:+.1f} points, "
-                     f"threshold {threshold:.1f})")
+    last = view.rounds[-1]
+    parts = [_comparison(view, last, reference)
+             for reference in (view.cfg.adversarial, view.cfg.control)]
     return f"Refinement (`{last}`): " + "; ".join(parts) + "."
+
+
+def _comparison(view: RunView, candidate: str, reference: str) -> str:
+    change, threshold = gap_change(view, candidate, reference)
+    if not finite(change):
+        return f"against `{reference}`: not measured"
+    numbers = f"{change:+.1f} points, threshold {threshold:.1f}"
+    if change >= threshold:
+        return f"against `{reference}` it increased the gap ({numbers})"
+    if -change < threshold:
+        return f"against `{reference}` it did not change the gap beyond noise ({numbers})"
+    rel = reliance(view)
+    a, b = rel[candidate], rel[reference]
+    swapped_gain = 100 * (a["swapped_accuracy"] - b["swapped_accuracy"])
+    aligned_loss = 100 * (b["aligned_accuracy"] - a["aligned_accuracy"])
+    accuracies = (f"aligned {pct(b['aligned_accuracy'])}% -> {pct(a['aligned_accuracy'])}%, "
+                  f"swapped {pct(b['swapped_accuracy'])}% -> {pct(a['swapped_accuracy'])}%")
+    if swapped_gain >= aligned_loss:
+        return f"against `{reference}` it reduced the gap ({numbers}; {accuracies})"
+    return (f"against `{reference}` the gap closed mostly because aligned accuracy fell "
+            f"({numbers}; {accuracies}): the cue was lost more than the object's features were "
+            "learnt, so this is not a reduction that counts")
 
 
 def section(view: RunView) -> str:

@@ -13,7 +13,7 @@ from limeguard.reporting.claims import Claim, all_claims, best_round, suspect_re
 from limeguard.reporting.figures import build_figures
 from limeguard.reporting.inputs import Report, ReportConfig, ReportInputs
 from limeguard.reporting.markdown import render_markdown
-from limeguard.reporting.view import RunView, build_view, progress_rows
+from limeguard.reporting.view import RunView, build_view, collapsed_rounds, progress_rows
 
 log = logging.getLogger(__name__)
 METRIC_KEYS = ("clean", "fgsm", "pgd", "pgd_restarts", "cw", "autoattack", "square",
@@ -60,6 +60,7 @@ def build_metrics(view: RunView, claims: list[Claim], provenance: Any) -> dict[s
         "autoattack_variant": view.autoattack_label,
         "models": {name: model_metrics(view, name) for name in view.models},
         "rounds": progress_rows(view),
+        "collapsed_rounds": collapsed_rounds(view),
         "n_rounds": len(view.rounds),
         "best_round": best,
         "robustness_measure": key,

@@ -109,3 +109,27 @@ def progress_rows(view: RunView) -> list[dict[str, Any]]:
         {"model": name, "round": k, **{key: view.stat(name, key).mean for key in PROGRESS_KEYS}}
         for k, name in enumerate(names)
     ]
+
+
+COLLAPSE_DROP = 0.2  # validation accuracy lost by a round, relative to its start, that is a collapse
+
+
+def collapsed_rounds(view: RunView) -> list[str]:
+    """A sentence per round whose validation clean accuracy (last epoch of its history) fell by
+    more than :data:`COLLAPSE_DROP` from that of the model it started from (training diverged)."""
+    names = [view.cfg.adversarial, *view.rounds]
+    out = []
+    for previous, name in zip(names, names[1:]):
+        start, end = _last_val_clean(view, previous), _last_val_clean(view, name)
+        if start is not None and end is not None and start - end > COLLAPSE_DROP:
+            out.append(f"{name} collapsed: validation clean accuracy {100 * start:.1f}% -> "
+                       f"{100 * end:.1f}% (training diverged; its numbers are not a refined model's)")
+    return out
+
+
+def _last_val_clean(view: RunView, name: str) -> float | None:
+    history = view.models[name][0].history if name in view.models else None
+    if history is None or "val_clean_acc" not in history or history.empty:
+        return None
+    value = float(history["val_clean_acc"].iloc[-1])
+    return value if numbers.finite(value) else None
