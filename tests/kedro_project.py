@@ -41,3 +41,18 @@ def kedro(project: Path, *args: str, timeout: int = 600) -> subprocess.Completed
 
 def files_under(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+TINY_SIZES = ("data.split.train_size=40,data.split.val_size=20,data.split.test_size=20,"
+              "data.split.probe_size=10")
+
+
+def tiny_run_params(root: Path) -> str:
+    """``--params`` for a tiny run: a fixture JPEG mirror written under ``root`` as the only source,
+    and split sizes that fit it."""
+    from limeguard.cifar.sources import CIFAR10_CLASSES
+    from tests.conftest import write_jpeg_mirror
+
+    mirror = write_jpeg_mirror(root / "cifar10_jpg.tar.gz", CIFAR10_CLASSES, 6, 3)
+    return (f"data.source.mirror_archive={mirror},data.source.mirror_checksums={root / 'SHA256SUMS'},"
+            f"data.source.order=[jpeg_mirror],{TINY_SIZES}")

@@ -9,26 +9,20 @@ import pytest
 import yaml
 
 from limeguard.datasets.image_set import ImageSetDataset
-from tests.kedro_project import kedro, make_project_copy
-from tests.pipelines.test_refine_pipeline import SIZES
+from tests.kedro_project import kedro, make_project_copy, tiny_run_params
 
 
 @pytest.fixture(scope="module")
 def planted_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from limeguard.cifar.sources import CIFAR10_CLASSES
-    from tests.conftest import write_jpeg_mirror
-
     root = tmp_path_factory.mktemp("spurious")
-    mirror = write_jpeg_mirror(root / "cifar10_jpg.tar.gz", CIFAR10_CLASSES, 6, 3)
+    params = tiny_run_params(root)
     project = make_project_copy(root / "project")
     data_conf = project / "conf/test/parameters_data.yml"
     conf = yaml.safe_load(data_conf.read_text())
     conf["data"]["spurious"] = {"enabled": True}
     data_conf.write_text(yaml.safe_dump(conf))
     (project / "conf/test/globals.yml").write_text("data_root: data/spurious\n")
-    source = (f"data.source.mirror_archive={mirror},data.source.mirror_checksums={root / 'SHA256SUMS'},"
-              "data.source.order=[jpeg_mirror]")
-    run = kedro(project, "run", "--env", "test", "--params", f"{source},{SIZES}")
+    run = kedro(project, "run", "--env", "test", "--params", params)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     return project / "data/spurious"
 

@@ -9,23 +9,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.kedro_project import kedro, make_project_copy
-
-SIZES = "data.split.train_size=40,data.split.val_size=20,data.split.test_size=20,data.split.probe_size=10"
+from tests.kedro_project import kedro, make_project_copy, tiny_run_params
 
 
 @pytest.fixture(scope="module")
 def tuned(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from limeguard.cifar.sources import CIFAR10_CLASSES
-    from tests.conftest import write_jpeg_mirror
-
     root = tmp_path_factory.mktemp("tune")
-    mirror = write_jpeg_mirror(root / "cifar10_jpg.tar.gz", CIFAR10_CLASSES, 6, 3)
+    params = tiny_run_params(root)
     project = make_project_copy(root / "project")
-    source = (f"data.source.mirror_archive={mirror},data.source.mirror_checksums={root / 'SHA256SUMS'},"
-              "data.source.order=[jpeg_mirror]")
     upstream = kedro(project, "run", "--env", "test", "--pipelines", "data,baseline,mine",
-                     "--params", f"{source},{SIZES}")
+                     "--params", params)
     assert upstream.returncode == 0, upstream.stdout[-4000:] + upstream.stderr[-4000:]
     run = kedro(project, "run", "--env", "test", "--pipelines", "tune")
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
