@@ -65,6 +65,19 @@ def check_parameters(params: dict[str, Any], schemas: dict[str, type]) -> None:
             walk(value, f"{prefix}.{key}" if prefix else key)
 
     walk(params, "")
+    check_across_sections(params)
+
+
+def check_across_sections(params: dict[str, Any]) -> None:
+    """Settings that are valid alone but not together, e.g. oracle masks without a planted cue."""
+    from limeguard.config import ConfigError
+
+    masks = ((params.get("rounds") or {}).get("refine") or {}).get("masks", "mined")
+    planted = ((params.get("data") or {}).get("spurious") or {}).get("enabled") is True
+    if masks == "oracle" and not planted:
+        raise ConfigError("rounds.refine.masks: 'oracle' uses the planted cue's pixels, but "
+                          "data.spurious.enabled is not true in this env; run a planted-cue env "
+                          "(e.g. --env spurious) or use 'mined'")
 
 
 def _below(schemas: dict[str, type], prefix: str) -> list[str]:

@@ -12,7 +12,8 @@ def test_defaults_turn_every_term_on() -> None:
     cfg = RefineConfig()
     assert (cfg.use_masking, cfg.use_regularization, cfg.use_augmentation) == (True, True, True)
     assert cfg.terms == ("adversarial", "masking", "regularization")
-    assert cfg.fill == "blur" and cfg.mask_fraction == 0.5
+    assert cfg.fill == "counterfactual" and cfg.mask_fraction == 1.0
+    assert cfg.penalty == "rrr" and cfg.masks == "mined" and cfg.consistency_weight == 0.0
 
 
 @pytest.mark.parametrize("name", list(ABLATIONS))
@@ -43,6 +44,11 @@ def test_presets_choose_the_terms() -> None:
         ({"class_mask_threshold": 2.0}, "class_mask_threshold"),
         ({"eps_255": 0}, "eps_255"),
         ({"lamda_reg": 1.0}, "lambda_reg"),
+        ({"lambda_reg": -1.0}, "lambda_reg"),
+        ({"lambda_reg": float("inf")}, "lambda_reg"),
+        ({"consistency_weight": -0.5}, "consistency_weight"),
+        ({"penalty": "jacobian"}, "penalty"),
+        ({"masks": "truth"}, "masks"),
     ],
 )
 def test_bad_values_name_the_key(params: dict, key: str) -> None:

@@ -6,11 +6,21 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from limeguard.refine import RefineConfig, RefinementLoss, apply_mask, sensitivity_penalty
+from limeguard.refine import (
+    RefineConfig,
+    RefinementLoss,
+    apply_mask,
+    counterfactual_donors,
+    counterfactual_fill,
+    input_gradient_penalty,
+    sensitivity_penalty,
+)
 from limeguard.training import LossOutput
 from tests.refine.conftest import CountingNet, images, random_masks, tiny_net
 
-FAST = dict(steps=2, alpha_255=2.0)
+# the first version's terms: half of each batch blurred, the loss-gradient penalty
+FAST = dict(steps=2, alpha_255=2.0, mask_fraction=0.5, fill="blur", penalty="loss_gradient",
+            lambda_reg=10.0)
 
 
 def _run(cfg: RefineConfig, masks: torch.Tensor, sensitivity=None):
@@ -42,7 +52,7 @@ def test_each_ablation_computes_only_its_terms(ablation, terms, calls) -> None:
 
 def test_values_of_masking_and_regularization_terms() -> None:
     cfg = RefineConfig(use_augmentation=False, mask_fraction=1.0, alpha=0.5, lambda_reg=3.0,
-                       fill="mean")  # fmt: skip
+                       fill="mean", penalty="loss_gradient")  # fmt: skip
     model = tiny_net().eval()
     x, y = images(8, seed=3)
     m = random_masks(8, seed=4)
@@ -94,3 +104,20 @@ def test_mismatched_shapes_are_named() -> None:
         RefinementLoss(cfg, torch.ones(4, 12, 12), torch.ones(4, 6, 6))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         RefinementLoss(cfg, torch.full((4, 12, 12), 2.0))
+
+
+def test_counterfactual_terms_and_consistency() -> None:
+    cfg = RefineConfig(use_augmentation=False, alpha=0.5, lambda_reg=3.0, consistency_weight=2.0)
+    assert cfg.terms == ("base", "masking", "regularization", "consistency")
+    model = tiny_net().eval()
+    x, y = images(8, seed=3)
+    m = random_masks(8, seed=4)
+    torch.manual_seed(11)
+    loss = RefinementLoss(cfg, m)(model, x, y, torch.arange(8))
+    torch.manual_seed(11)
+    torch.rand(8)  # the draw that chooses the masked images (all of them here)
+    x_cf = counterfactual_fill(x, m[:, None], counterfactual_donors(y), torch.ones(8, dtype=bool))
+    kl = F.kl_div(F.log_softmax(model(x_cf), 1), F.softmax(model(x), 1), reduction="batchmean")
+    expected = (F.cross_entropy(model(x), y) + 0.5 * F.cross_entropy(model(x_cf), y)
+                + 3.0 * input_gradient_penalty(model, x, y, m[:, None], "rrr") + 2.0 * kl)
+    assert torch.allclose(loss.loss, expected, rtol=1e-5)

@@ -1,11 +1,18 @@
-"""apply_mask: the formula, the three fills, shapes and errors."""
+"""apply_mask: the formula, the fills, shapes and errors; the counterfactual fill and donors."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from limeguard.refine import apply_mask, fill_values, gaussian_blur
+from limeguard.refine import (
+    apply_mask,
+    counterfactual_donors,
+    counterfactual_fill,
+    fill_values,
+    gaussian_blur,
+)
+from limeguard.refine.neutral import counterfactual_images
 from tests.refine.conftest import images, random_masks
 
 
@@ -52,3 +59,35 @@ def test_shape_mismatch_names_both_shapes() -> None:
         apply_mask(x, torch.zeros(2, 8, 8), "zero")
     with pytest.raises(ValueError, match=r"\(3, 12, 12\)"):
         apply_mask(x, torch.zeros(3, 12, 12), "zero")
+
+
+def test_counterfactual_fill_swaps_the_union_of_both_regions() -> None:
+    x, y = images(6, seed=7)
+    m = torch.zeros(6, 1, 12, 12)
+    m[0, :, :3, :3] = 1.0  # image 0's region
+    m[1, :, 8:, 8:] = 1.0  # image 1's region
+    donors = torch.tensor([1, 0, 3, 2, 5, 4])
+    chosen = torch.tensor([True, False, True, True, True, True])
+    out = counterfactual_fill(x, m, donors, chosen)
+    union = (m[0] + m[1]).bool().expand(3, 12, 12)
+    assert torch.equal(out[0][union], x[1][union])  # both regions come from the donor
+    assert torch.equal(out[0][~union], x[0][~union])  # the rest is the image's own
+    assert torch.equal(out[1], x[1])  # not chosen
+    assert torch.equal(out[2:], x[2:])  # no region on either side: unchanged
+
+
+def test_counterfactual_donors_are_a_permutation() -> None:
+    torch.manual_seed(0)
+    labels = torch.arange(10).repeat(20)
+    donors = counterfactual_donors(labels)
+    assert torch.equal(donors.sort().values, torch.arange(200))
+    same = (labels[donors] == labels).float().mean()
+    assert 0.0 < same < 0.3  # own class at about its base rate (0.1), not never, not always
+
+
+def test_counterfactual_images_are_seeded_and_keep_labels() -> None:
+    x, y = images(8, seed=8)
+    m = random_masks(8, seed=9)
+    a, b = counterfactual_images(x, y, m, seed=3), counterfactual_images(x, y, m, seed=3)
+    assert torch.equal(a, b) and not torch.equal(a, x)
+    assert torch.equal(counterfactual_images(x, y, torch.zeros(8, 12, 12)), x)

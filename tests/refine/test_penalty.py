@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from limeguard.refine import sensitivity_penalty
+from limeguard.refine import input_gradient_penalty, sensitivity_penalty
 from tests.refine.conftest import images, random_masks, tiny_net
 
 
@@ -53,3 +53,19 @@ def test_double_backprop_reaches_the_parameters() -> None:
     assert penalty > 0
     assert sum(float(g.abs().sum()) for g in grads if g is not None) > 0
     assert grads[0] is not None and float(grads[0].abs().sum()) > 0  # first conv
+
+
+def test_rrr_does_not_vanish_on_confident_predictions() -> None:
+    model = _linear()
+    with torch.no_grad():
+        model[1].weight.mul_(1e4)  # saturated softmax: the CE's input gradient vanishes
+    x, _ = images(4, seed=5)
+    y = model(x).argmax(1)
+    w = torch.ones(4, 1, 12, 12)
+    assert float(input_gradient_penalty(model, x, y, w, "loss_gradient").detach()) < 1e-6
+    # rrr: the gradient of sum_k log p_k = sum_k (w_k - K p @ W) is the closed form below
+    p = F.softmax(model(x), 1)
+    grad = (model[1].weight.sum(0) - 3 * p @ model[1].weight).view_as(x)
+    expected = grad.pow(2).flatten(1).sum(1).mean()
+    got = input_gradient_penalty(model, x, y, w, "rrr")
+    assert float(got) > 1.0 and torch.allclose(got, expected, rtol=1e-4)

@@ -4,16 +4,18 @@ Library code (never imports Kedro). Entry points: :class:`RefinementLoss` (a ``B
 :func:`limeguard.training.train_model`) and :func:`refine_model` with a :class:`RefineConfig`.
 """
 
-from limeguard.refine.config import ABLATIONS, AUGMENTS, FILLS, RefineConfig
+from limeguard.refine.config import ABLATIONS, AUGMENTS, FILLS, MASK_SOURCES, PENALTIES, RefineConfig
 from limeguard.refine.loss import TERMS, RefinementLoss, build_refine_attack
 from limeguard.refine.masking import (
     apply_mask,
     as_mask_batch,
     check_mask_shape,
+    counterfactual_donors,
+    counterfactual_fill,
     fill_values,
     gaussian_blur,
 )
-from limeguard.refine.penalty import sensitivity_penalty
+from limeguard.refine.penalty import input_gradient_penalty, sensitivity_penalty
 from limeguard.refine.refine import RefineResult, refine_model
 from limeguard.refine.training_masks import (
     masks_for_training_set,
@@ -25,6 +27,8 @@ __all__ = [
     "ABLATIONS",
     "AUGMENTS",
     "FILLS",
+    "MASK_SOURCES",
+    "PENALTIES",
     "TERMS",
     "RefineConfig",
     "RefineResult",
@@ -33,11 +37,14 @@ __all__ = [
     "as_mask_batch",
     "build_refine_attack",
     "check_mask_shape",
+    "counterfactual_donors",
+    "counterfactual_fill",
     "fill_values",
     "gaussian_blur",
     "masks_for_training_set",
     "refine_model",
     "render_superpixel_scores",
     "sensitivity_for_training_set",
+    "input_gradient_penalty",
     "sensitivity_penalty",
 ]

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from limeguard.config import ConfigError
 
-FILLS = ("blur", "mean", "zero")
+FILLS = ("counterfactual", "blur", "mean", "zero")
 AUGMENTS = ("pgd", "fgsm_rs", "none")
+PENALTIES = ("rrr", "loss_gradient")
+MASK_SOURCES = ("mined", "oracle")
 # preset -> (use_masking, use_regularization, use_augmentation)
 ABLATIONS: dict[str, tuple[bool, bool, bool]] = {
     "all": (True, True, True),
@@ -35,20 +37,29 @@ class RefineConfig:
         use_augmentation: the first term is CE on adversarial examples (``augment``) of the
             batch; off (or ``augment: none``), it is CE on the clean batch, always kept as the
             anchor so that e.g. ``regularization_only`` is ``CE(f(x)) + lambda_reg penalty``.
+        masks: ``mined`` (the previous round's LIME mining) or ``oracle`` (the planted cue's
+            pixels; the planted-cue envs only): "can refinement unlearn" apart from "does mining
+            find".
         mask_fraction: share of each batch (in [0, 1]) that is masked, drawn among the batch's
-            images with a non-empty mask.
-        fill: what masked pixels become: ``blur`` (Gaussian-blurred copy of the image),
-            ``mean`` (the image's mean colour per channel) or ``zero``.
+            images with a non-empty mask (1: every image that has a mask).
+        fill: what masked pixels become: ``counterfactual`` (the pixels of another batch image of
+            another class, on the union of both images' masks: the donor's flagged region appears
+            under this image's label, as in CutMix / A-ClArC), ``blur`` (Gaussian-blurred copy of
+            the image), ``mean`` (the image's mean colour per channel) or ``zero``.
         blur_sigma: standard deviation of the ``blur`` fill, in pixels.
         alpha: weight of the masking term.
-        lambda_reg: weight of the penalty. The penalty is the per-image *sum* over pixels and
-            channels of the squared, weighted input gradient of the per-image CE (batch mean).
-            With the sensitivity map normalised to mean 1 on flagged pixels, a PGD-AT CIFAR model
-            gives penalties of roughly 0.005-0.1, so 10 puts the term at a few percent to ~100%
-            of the CE; the per-term values are recorded per epoch to tune it.
-        adv_on_masked: the attack of the first term starts from the batch with its masked
-            fraction masked (the "adversarial examples of the masked inputs" of METHOD.md),
-            whether or not the masking term is on. With only augmentation on and this off,
+        penalty: ``rrr`` (right for the right reasons, Ross et al. 2017: ``||m ⊙ ∇x sum_k log
+            p_k(x)||²``, which does not vanish on confident predictions) or ``loss_gradient``
+            (``||s ⊙ m ⊙ ∇x CE(f(x), y)||²``, with the mined sensitivity s).
+        lambda_reg: weight of the penalty, a per-image *sum* over pixels and channels (batch
+            mean). ``rrr`` wants about 1,000 to be comparable to the CE on a 4x4 region (Ross et
+            al.); ``loss_gradient`` about 10 (PGD-AT CIFAR models give 0.005-0.1). The per-term
+            values are recorded per epoch to tune it.
+        consistency_weight: weight of ``KL(p(x) || p(x_masked))`` (the original's prediction,
+            held fixed, as the target of the masked image's); 0 switches the term off.
+        adv_on_masked: the first term (its attack, or the clean CE without augmentation) starts
+            from the batch with its masked fraction masked (the "adversarial examples of the
+            masked inputs" of METHOD.md), whether or not the masking term is on. With only augmentation on and this off,
             refinement is plain adversarial fine-tuning (the matched control).
         augment: attack of the first term: ``pgd``, ``fgsm_rs`` or ``none`` (clean CE).
         eps_255: attack radius (8 = 8/255).
@@ -65,11 +76,14 @@ class RefineConfig:
     use_masking: bool | None = None
     use_regularization: bool | None = None
     use_augmentation: bool | None = None
-    mask_fraction: float = 0.5
-    fill: str = "blur"
+    masks: str = "mined"
+    mask_fraction: float = 1.0
+    fill: str = "counterfactual"
     blur_sigma: float = 2.0
     alpha: float = 1.0
-    lambda_reg: float = 10.0
+    penalty: str = "rrr"
+    lambda_reg: float = 1000.0
+    consistency_weight: float = 0.0
     adv_on_masked: bool = True
     augment: str = "pgd"
     eps_255: float = 8.0
@@ -84,10 +98,13 @@ class RefineConfig:
         self._resolve_switches()
         _choice("fill", self.fill, FILLS)
         _choice("augment", self.augment, AUGMENTS)
+        _choice("penalty", self.penalty, PENALTIES)
+        _choice("masks", self.masks, MASK_SOURCES)
         _in_range("mask_fraction", self.mask_fraction, 0.0, 1.0)
         _in_range("blur_sigma", self.blur_sigma, 0.0, 32.0, low_open=True)
         _in_range("alpha", self.alpha, 0.0, 1e6)
         _in_range("lambda_reg", self.lambda_reg, 0.0, 1e9)
+        _in_range("consistency_weight", self.consistency_weight, 0.0, 1e6)
         _in_range("eps_255", self.eps_255, 0.0, 64.0)
         _in_range("alpha_255", self.alpha_255, 0.0, 64.0, low_open=True)
         _in_range("fgsm_alpha_ratio", self.fgsm_alpha_ratio, 0.0, 4.0, low_open=True)
@@ -121,12 +138,14 @@ class RefineConfig:
     @property
     def terms(self) -> tuple[str, ...]:
         """Names of the loss terms computed: ``adversarial`` or ``base``, ``masking``,
-        ``regularization``."""
+        ``regularization``, ``consistency``."""
         names = ["adversarial" if self.augmentation_active else "base"]
         if self.use_masking:
             names.append("masking")
         if self.use_regularization:
             names.append("regularization")
+        if self.consistency_weight > 0:
+            names.append("consistency")
         return tuple(names)
 
 

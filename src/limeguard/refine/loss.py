@@ -10,13 +10,19 @@ from torch import nn
 
 from limeguard.attacks.pgd import PGD, fgsm_rs
 from limeguard.refine.config import RefineConfig
-from limeguard.refine.masking import apply_mask, as_mask_batch, fill_values
-from limeguard.refine.penalty import sensitivity_penalty
+from limeguard.refine.masking import (
+    apply_mask,
+    as_mask_batch,
+    counterfactual_donors,
+    counterfactual_fill,
+    fill_values,
+)
+from limeguard.refine.penalty import input_gradient_penalty
 from limeguard.training.losses import LossOutput
 
 log = logging.getLogger(__name__)
 
-TERMS = ("adversarial", "base", "masking", "regularization")
+TERMS = ("adversarial", "base", "masking", "regularization", "consistency")
 
 
 def build_refine_attack(cfg: RefineConfig) -> PGD | None:
@@ -30,15 +36,19 @@ def build_refine_attack(cfg: RefineConfig) -> PGD | None:
 
 
 class RefinementLoss:
-    """``CE(f(x_adv), y) + alpha CE(f(x_masked), y) + lambda_reg penalty`` for ``train_model``.
+    """``CE(f(x_adv), y) + alpha CE(f(x_masked), y) + lambda_reg penalty + beta KL`` for
+    ``train_model``.
 
     Per batch (``index``: positions in the training split): ``k = round(mask_fraction * B)``
     images with a non-empty mask are drawn (torch's global RNG, seeded per epoch by the loop)
-    and masked with their fill; ``x_adv`` attacks that partly masked batch (or the clean batch,
-    see ``adv_on_masked``); the masking term is the mean CE over the masked images; the penalty
-    is :func:`sensitivity_penalty` on the clean batch with weights ``s ⊙ m``. Terms switched off
-    are not computed. With an all-zero mask set (:attr:`empty_spurious_set`) the masking and
-    regularization terms are 0 and not computed: the round is adversarial fine-tuning.
+    and masked with their fill (``counterfactual``: each takes a random batch image's pixels on
+    the union of both masks); the first term (``x_adv``, or the batch itself without
+    augmentation) starts from that partly masked batch (or the clean batch, see
+    ``adv_on_masked``: a clean term on the cued images would keep paying the shortcut); the masking term is the mean CE over the masked images; the
+    penalty is :func:`input_gradient_penalty` on the clean batch (weights ``m`` for ``rrr``,
+    ``s ⊙ m`` for ``loss_gradient``); the consistency term is ``KL(p(x) || p(x_masked))`` over the
+    masked images. Terms switched off are not computed. With an all-zero mask set
+    (:attr:`empty_spurious_set`) only the first term is: the round is adversarial fine-tuning.
 
     Args:
         cfg: the refinement configuration.
@@ -54,7 +64,8 @@ class RefinementLoss:
     ) -> None:
         self.cfg = cfg
         self.masks = as_mask_batch(masks)  # (N, 1, H, W)
-        self.weights = self.masks if sensitivity is None else self._weights(sensitivity)
+        use_sensitivity = sensitivity is not None and cfg.penalty == "loss_gradient"
+        self.weights = self._weights(sensitivity) if use_sensitivity else self.masks
         self.has_mask = self.masks.flatten(1).amax(1) > 0  # (N,)
         self.empty_spurious_set = not bool(self.has_mask.any())
         self.attack = build_refine_attack(cfg)
@@ -94,23 +105,53 @@ class RefinementLoss:
         masks, weights, has_mask = (t[index] for t in self._tensors_on(x.device))
         chosen = self._choose(has_mask)  # (B,) bool
         x_mix = x
-        masked_adv = self.attack is not None and cfg.adv_on_masked
-        if not self.empty_spurious_set and (cfg.use_masking or masked_adv):
-            fill = fill_values(x, cfg.fill, cfg.blur_sigma)
-            x_mix = apply_mask(x, masks * chosen[:, None, None, None].to(x.dtype), fill)
+        if not self.empty_spurious_set and (cfg.use_masking or cfg.adv_on_masked
+                                            or cfg.consistency_weight > 0):
+            x_mix = self._masked(x, y, masks, chosen)
+        first = x_mix if cfg.adv_on_masked else x
         if self.attack is not None:
-            x_adv = self.attack(model, x_mix if cfg.adv_on_masked else x, y)
-            logits = model(x_adv)
+            logits = model(self.attack(model, first, y))
             terms["adversarial"] = F.cross_entropy(logits, y)
         else:
-            logits = model(x)
+            logits = model(first)
             terms["base"] = F.cross_entropy(logits, y)
-        if cfg.use_masking and not self.empty_spurious_set:
-            terms["masking"] = cfg.alpha * self._masking_term(model, x_mix, y, chosen)
-        if cfg.use_regularization and not self.empty_spurious_set:
-            terms["regularization"] = cfg.lambda_reg * sensitivity_penalty(model, x, y, weights)
+        if not self.empty_spurious_set:
+            terms.update(self._mask_terms(model, x, x_mix, y, weights, chosen))
         self._record(terms)
         return LossOutput(sum(terms.values()), logits)
+
+    def _masked(self, x: torch.Tensor, y: torch.Tensor, masks: torch.Tensor,
+                chosen: torch.Tensor) -> torch.Tensor:
+        """The batch with its chosen images masked by the configured fill."""
+        if self.cfg.fill == "counterfactual":
+            return counterfactual_fill(x, masks, counterfactual_donors(y), chosen)
+        fill = fill_values(x, self.cfg.fill, self.cfg.blur_sigma)
+        return apply_mask(x, masks * chosen[:, None, None, None].to(x.dtype), fill)
+
+    def _mask_terms(self, model: nn.Module, x: torch.Tensor, x_mix: torch.Tensor,
+                    y: torch.Tensor, weights: torch.Tensor,
+                    chosen: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The weighted masking, regularization and consistency terms that are switched on."""
+        cfg, terms = self.cfg, {}
+        if cfg.use_masking:
+            terms["masking"] = cfg.alpha * self._masking_term(model, x_mix, y, chosen)
+        if cfg.use_regularization:
+            terms["regularization"] = cfg.lambda_reg * input_gradient_penalty(
+                model, x, y, weights, cfg.penalty)
+        if cfg.consistency_weight > 0:
+            terms["consistency"] = cfg.consistency_weight * self._consistency(model, x, x_mix,
+                                                                               chosen)
+        return terms
+
+    def _consistency(self, model: nn.Module, x: torch.Tensor, x_mix: torch.Tensor,
+                     chosen: torch.Tensor) -> torch.Tensor:
+        """``KL(p(x) || p(x_masked))`` averaged over the masked images, ``p(x)`` held fixed."""
+        if not bool(chosen.any()):
+            return x.new_zeros(())
+        with torch.no_grad():
+            target = F.softmax(model(x[chosen]).float(), dim=1)
+        log_p = F.log_softmax(model(x_mix[chosen]).float(), dim=1)
+        return F.kl_div(log_p, target, reduction="batchmean")
 
     def _choose(self, has_mask: torch.Tensor) -> torch.Tensor:
         """(B,) bool: up to round(mask_fraction * B) random images among those with a mask."""

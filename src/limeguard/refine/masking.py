@@ -1,4 +1,4 @@
-"""Feature masking: ``x_masked = x * (1 - m) + fill * m`` with blur, mean-colour or zero fills."""
+"""Feature masking: ``x_masked = x * (1 - m) + fill * m`` (blur, mean-colour, zero) and counterfactual fills."""
 
 from __future__ import annotations
 
@@ -108,3 +108,36 @@ def apply_mask(
     if isinstance(fill, str):
         fill = fill_values(x, fill, blur_sigma)
     return x * (1 - m) + fill * m
+
+
+def counterfactual_donors(labels: torch.Tensor) -> torch.Tensor:
+    """(B,) int64: a random permutation of the batch, each image's donor.
+
+    Every image gives its region exactly once, to an image of any class, so a donor's flagged
+    region appears under each label at the class's base rate and carries no label information.
+    (Donors of other classes only would make a shortcut evidence *against* its own class: measured
+    on the planted cue, the swapped accuracy then rose above the aligned one.) Uses torch's global
+    RNG (seeded per epoch by the training loop).
+    """
+    return torch.randperm(len(labels), device=labels.device)
+
+
+def counterfactual_fill(x: torch.Tensor, m: torch.Tensor, donors: torch.Tensor,
+                        chosen: torch.Tensor) -> torch.Tensor:
+    """Each chosen image takes its donor's pixels on the union of both images' masks.
+
+    The image's own flagged region shows the donor's content there, and the donor's flagged
+    region (e.g. another class's shortcut) appears under this image's label.
+
+    Args:
+        x: (B, C, H, W) images in [0, 1].
+        m: (B, 1, H, W) masks in [0, 1] of the batch's images.
+        donors: (B,) int64 donor positions in the batch (see :func:`counterfactual_donors`).
+        chosen: (B,) bool, the images to change (the others are returned as they are).
+
+    Returns:
+        (B, C, H, W) counterfactual images.
+    """
+    check_mask_shape(x, m)
+    union = torch.maximum(m, m[donors]) * chosen.to(m.dtype)[:, None, None, None]  # (B, 1, H, W)
+    return x * (1 - union) + x[donors] * union

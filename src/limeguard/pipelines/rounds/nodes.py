@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 from torch import nn
 
 from limeguard.cifar.imageset import ImageSet
+from limeguard.cifar.spurious import cue_pixel_masks
 from limeguard.config import ConfigError, from_params, to_params
 from limeguard.pipelines.baseline.nodes import run_directory
 from limeguard.refine import (
@@ -19,10 +23,16 @@ from limeguard.refine import (
     refine_model,
     sensitivity_for_training_set,
 )
+from limeguard.refine.neutral import counterfactual_images
 from limeguard.runtime import RuntimeConfig, resolve_device
-from limeguard.training import TrainConfig, train_model
+from limeguard.training import TrainConfig, TrainResult, train_model
+from limeguard.training.checkpoint import load_checkpoint
+from limeguard.training.errors import NonFiniteLossError
+from limeguard.training.loop import HISTORY_COLUMNS
 
 log = logging.getLogger(__name__)
+
+SELECTIONS = ("counterfactual", "validation")
 
 
 @dataclass(frozen=True)
@@ -35,65 +45,114 @@ class RoundsParams:
         refine: the refinement terms and their attack (masking, penalty, augmentation).
         train: optimiser, schedule, epochs and validation of each round; the matched control
             continues the adversarial baseline with this recipe for the same T segments.
+        selection: the validation images that choose the kept epoch and feed the guards, for the
+            rounds and the control alike: ``counterfactual`` (each image's flagged region, per
+            class, swapped with another class's image's: no shortcut pays there) or
+            ``validation`` (as they are; the shortcut's accuracy then rewards keeping it).
     """
 
     count: int = 3
     checkpoint_root: str = "data/06_models/checkpoints/rounds"
     refine: RefineConfig = field(default_factory=RefineConfig)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(method="fgsm_rs", epochs=3))
+    selection: str = "counterfactual"
 
     def __post_init__(self) -> None:
         if self.count < 0:
             raise ConfigError(f"rounds.count: must be >= 0, got {self.count}")
+        if self.selection not in SELECTIONS:
+            raise ConfigError(f"rounds.selection: use one of {SELECTIONS}, got {self.selection!r}")
 
 
 def refine_round(
     previous: nn.Module, train: ImageSet, val: ImageSet, masks: dict[str, Any],
     rounds: dict[str, Any], runtime: dict[str, Any], round_index: int, dag_rounds: int,
+    cue: dict[str, Any] | None = None,
 ) -> tuple[nn.Module, pd.DataFrame, dict[str, Any]]:
-    """Fine-tune the previous round's model against its mined spurious features."""
+    """Fine-tune the previous round's model against its mined (or the oracle's) spurious features,
+    selecting epochs on cue-neutral validation images."""
     cfg = _parse(rounds, dag_rounds)
     run = from_params(RuntimeConfig, runtime, "runtime")
-    train_masks, sensitivity = _training_masks(train, masks, cfg.refine)
+    train_masks, sensitivity = _training_masks(train, masks, cfg.refine, cue)
+    neutral = cue_neutral_validation(val, masks, cfg, cue)
     checkpoint = run_directory(f"{cfg.checkpoint_root}/round_{round_index}", to_params(cfg.refine),
-                               to_params(cfg.train), train, _digest(masks))
-    result = refine_model(
-        copy.deepcopy(previous), train.images, train.labels, val.images, val.labels,
-        train_masks, sensitivity, cfg.refine, cfg.train, device=resolve_device(run.device),
-        checkpoint_dir=checkpoint, progress=run.progress,
-    )
+                               to_params(cfg.train), train, _digest(train_masks, neutral.images),
+                               _digest_model(previous))
+    model, stop_reason = copy.deepcopy(previous), None
+    try:
+        result = refine_model(
+            model, train.images, train.labels, neutral.images, neutral.labels, train_masks,
+            sensitivity, cfg.refine, cfg.train, device=resolve_device(run.device),
+            checkpoint_dir=checkpoint, progress=run.progress,
+        )
+    except NonFiniteLossError as err:
+        log.error("round %d diverged (%s); keeping the last good weights", round_index, err)
+        result, stop_reason = _last_good(previous, cfg.train, checkpoint), "diverged"
     info = {
-        "round": round_index, "empty_spurious_set": bool(result.empty_spurious_set),
-        "masked_pixel_share": float(result.masked_pixel_share),
-        "stop_reason": result.stop_reason, "best_epoch": result.best_epoch,
-        "terms": result.terms.to_dict(orient="list"),
+        "round": round_index, "masks": cfg.refine.masks,
+        "empty_spurious_set": bool(getattr(result, "empty_spurious_set", False)),
+        "masked_pixel_share": float(train_masks.mean()),
+        "stop_reason": stop_reason or result.stop_reason, "best_epoch": result.best_epoch,
+        "selection": selection_rule(cfg.train, neutral),
+        "terms": getattr(result, "terms", pd.DataFrame()).to_dict(orient="list"),
     }
-    if result.empty_spurious_set:
+    if info["empty_spurious_set"]:
         log.warning("round %d: nothing flagged; the round was adversarial fine-tuning", round_index)
     result.model.checkpoint_metadata = {"round": round_index, "refine": to_params(cfg.refine)}
     return result.model.cpu(), result.history, info
 
 
 def train_control(
-    adversarial: nn.Module, train: ImageSet, val: ImageSet, rounds: dict[str, Any],
-    runtime: dict[str, Any], dag_rounds: int,
+    adversarial: nn.Module, train: ImageSet, val: ImageSet, masks: dict[str, Any],
+    rounds: dict[str, Any], runtime: dict[str, Any], dag_rounds: int,
+    cue: dict[str, Any] | None = None,
 ) -> tuple[nn.Module, pd.DataFrame]:
     """The matched control: the adversarial baseline continued for the rounds' T segments with
-    the same recipe (optimiser, schedule, attack), without any refinement term."""
+    the same recipe (optimiser, schedule, attack) and selection rule (the cue-neutral validation
+    images of the first round), without any refinement term."""
     cfg = _parse(rounds, dag_rounds)
     run = from_params(RuntimeConfig, runtime, "runtime")
+    neutral = cue_neutral_validation(val, masks, cfg, cue)
     model, histories = copy.deepcopy(adversarial), []
+    parent = _digest_model(adversarial)
     for segment in range(1, cfg.count + 1):
         result = train_model(
-            model, train.images, train.labels, val.images, val.labels, cfg.train,
+            model, train.images, train.labels, neutral.images, neutral.labels, cfg.train,
             device=resolve_device(run.device), progress=run.progress,
             checkpoint_dir=run_directory(f"{cfg.checkpoint_root}/control_{segment}",
-                                         to_params(cfg.train), train, segment),
+                                         to_params(cfg.train), train, segment, parent,
+                                         _digest(neutral.images)),
         )
         model = result.model
         histories.append(result.history.assign(segment=segment))
-    model.checkpoint_metadata = {"control_segments": cfg.count}
+    model.checkpoint_metadata = {"control_segments": cfg.count,
+                                 "selection": selection_rule(cfg.train, neutral)}
     return model.cpu(), pd.concat(histories, ignore_index=True)
+
+
+def cue_neutral_validation(val: ImageSet, masks: dict[str, Any], cfg: RoundsParams,
+                           cue: dict[str, Any] | None) -> ImageSet:
+    """Validation images whose flagged regions (per-class masks: the mined ones, or the planted
+    cue's in oracle mode) are swapped with another class's image's (``rounds.selection``)."""
+    if cfg.selection == "validation":
+        return val
+    if cfg.refine.masks == "oracle":
+        region = _cue(cue)["class_masks"].bool()[val.labels].float()
+    else:
+        region = masks_for_training_set(val.ids.tolist(), val.labels, [],
+                                        masks["pixel_masks"][:0].float(), masks["class_masks"],
+                                        cfg.refine.class_mask_threshold)
+    images = counterfactual_images(val.images, val.labels, region, seed=cfg.train.seed)
+    return ImageSet(images, val.labels, val.ids, val.classes,
+                    {**val.meta, "variant": "counterfactual (cue-neutral)"})
+
+
+def selection_rule(train: TrainConfig, neutral: ImageSet) -> dict[str, Any]:
+    """Which criterion chose the kept epoch, for the report."""
+    split = neutral.meta.get("variant", "as is")
+    metric = "PGD accuracy" if train.monitors_pgd else "clean accuracy"
+    return {"split": f"validation ({split})", "metric": metric,
+            "n_images": min(len(neutral), train.val_max_images)}
 
 
 def _parse(rounds: dict[str, Any], dag_rounds: int) -> RoundsParams:
@@ -107,16 +166,47 @@ def _parse(rounds: dict[str, Any], dag_rounds: int) -> RoundsParams:
     return cfg
 
 
-def _training_masks(train: ImageSet, masks: dict[str, Any], cfg: RefineConfig):
-    probed = masks["ids"].tolist()
+def _training_masks(train: ImageSet, masks: dict[str, Any], cfg: RefineConfig,
+                    cue: dict[str, Any] | None) -> tuple[torch.Tensor, torch.Tensor]:
     ids = train.ids.tolist()
+    probed = masks["ids"].tolist()
+    sensitivity = sensitivity_for_training_set(ids, probed, masks["sensitivity"])
+    if cfg.masks == "oracle":
+        cue = _cue(cue)
+        truth = cue_pixel_masks(train.labels, train.ids, cue["train_cued_ids"],
+                                cue["class_masks"].bool())
+        return truth[:, None].float(), torch.ones_like(sensitivity)
     pixel = masks_for_training_set(ids, train.labels, probed, masks["pixel_masks"].float(),
                                    masks["class_masks"], cfg.class_mask_threshold)
-    sensitivity = sensitivity_for_training_set(ids, probed, masks["sensitivity"])
     return pixel, sensitivity
 
 
-def _digest(masks: dict[str, Any]) -> str:
-    import hashlib
+def _cue(cue: dict[str, Any] | None) -> dict[str, Any]:
+    if cue is None:
+        raise ConfigError("rounds.refine.masks: 'oracle' needs the planted cue (data.spurious."
+                          "enabled, a spurious env); use 'mined' elsewhere")
+    return cue
 
-    return hashlib.sha1(masks["pixel_masks"].numpy().tobytes()).hexdigest()
+
+def _last_good(previous: nn.Module, train: TrainConfig, checkpoint: Path) -> TrainResult:
+    """The weights of the last completed epoch in ``checkpoint`` (its best, if validated), else
+    the previous round's model."""
+    model = copy.deepcopy(previous)
+    optimizer = torch.optim.SGD(model.parameters(), lr=train.lr, momentum=train.momentum)
+    state = load_checkpoint(checkpoint, train, model, optimizer)
+    if state is not None and state.best_state is not None:
+        model.load_state_dict(state.best_state)
+    history = pd.DataFrame(state.history if state is not None else [], columns=list(HISTORY_COLUMNS))
+    best = state.best_epoch if state is not None else -1
+    return TrainResult(model.eval(), history, best, "diverged")
+
+
+def _digest(*tensors: torch.Tensor) -> str:
+    digest = hashlib.sha1()
+    for t in tensors:
+        digest.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _digest_model(model: nn.Module) -> str:
+    return _digest(*(v for v in model.state_dict().values()))

@@ -8,7 +8,7 @@ from kedro.pipeline import Node, Pipeline
 
 from limeguard.pipelines.mine.pipeline import namespaced_mining
 from limeguard.pipelines.rounds.nodes import refine_round, train_control
-from limeguard.pipelines.shape import configured_round_count
+from limeguard.pipelines.shape import configured_round_count, spurious_enabled
 
 __all__ = ["configured_round_count", "create_pipeline"]
 
@@ -22,19 +22,25 @@ def masks_name(round_index: int) -> str:
     return "adversarial.spurious_masks" if round_index == 0 else f"round_{round_index}.spurious_masks"
 
 
+def _cue_input() -> list[str]:
+    """The planted cue (oracle masks), in the planted-cue envs only."""
+    return ["spurious_cue"] if spurious_enabled() else []
+
+
 def round_pipeline(k: int, total: int) -> Pipeline:
     """Round ``k``: refine the previous model against the previous masks, then mine the result."""
     refine = functools.update_wrapper(
         functools.partial(refine_round, round_index=k, dag_rounds=total), refine_round)
     template = Pipeline([Node(
         refine, ["previous_model", "train_images", "val_images", "previous_masks",
-                 "params:rounds", "params:runtime"],
+                 "params:rounds", "params:runtime", *_cue_input()],
         ["model", "history", "round_info"], name="refine_round",
     )])
     step = Pipeline(
         template, namespace=f"round_{k}",
         inputs={"previous_model": model_name(k - 1), "previous_masks": masks_name(k - 1),
-                "train_images": "train_images", "val_images": "val_images"},
+                "train_images": "train_images", "val_images": "val_images",
+                **{name: name for name in _cue_input()}},
         outputs={"model": model_name(k), "history": f"round_{k}_history"},
         parameters={"params:rounds", "params:runtime"},
     )
@@ -45,8 +51,8 @@ def control_pipeline(total: int) -> Pipeline:
     control = functools.update_wrapper(
         functools.partial(train_control, dag_rounds=total), train_control)
     return Pipeline([Node(
-        control, ["adversarial_model", "train_images", "val_images", "params:rounds",
-                  "params:runtime"],
+        control, ["adversarial_model", "train_images", "val_images", masks_name(0),
+                  "params:rounds", "params:runtime", *_cue_input()],
         ["control_model", "control_history"], name="train_matched_control",
     )])
 

@@ -1,0 +1,75 @@
+"""Rounds nodes: oracle masks, cue-neutral selection, checkpoints keyed by the parent model."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from limeguard.cifar.imageset import ImageSet
+from limeguard.config import ConfigError, from_params
+from limeguard.hooks import check_across_sections
+from limeguard.models import build_model
+from limeguard.pipelines.rounds.nodes import RoundsParams, cue_neutral_validation, train_control
+
+CLASSES = tuple(f"c{i}" for i in range(4))
+
+
+def image_set(n: int, seed: int) -> ImageSet:
+    g = torch.Generator().manual_seed(seed)
+    return ImageSet(torch.rand((n, 3, 32, 32), generator=g), torch.arange(n) % 4,
+                    torch.arange(n) + 100 * seed, CLASSES)
+
+
+def mined_masks(train: ImageSet, class_masks: torch.Tensor) -> dict:
+    n = len(train)
+    return {"pixel_masks": torch.zeros((n, 32, 32), dtype=torch.uint8), "class_masks": class_masks,
+            "sensitivity": torch.ones((n, 1, 32, 32)), "ids": train.ids, "labels": train.labels}
+
+
+def cue_record(train: ImageSet) -> dict:
+    class_masks = torch.zeros((4, 32, 32), dtype=torch.uint8)
+    for c in range(4):
+        class_masks[c, 4 * c: 4 * c + 4, :4] = 1
+    return {"class_masks": class_masks, "train_cued_ids": train.ids}
+
+
+def test_oracle_masks_are_refused_outside_a_planted_env() -> None:
+    with pytest.raises(ConfigError, match="rounds.refine.masks"):
+        check_across_sections({"rounds": {"refine": {"masks": "oracle"}}})
+    check_across_sections({"rounds": {"refine": {"masks": "oracle"}},
+                           "data": {"spurious": {"enabled": True}}})
+    cfg = from_params(RoundsParams, {"refine": {"masks": "oracle"}}, "rounds")
+    val = image_set(8, 1)
+    with pytest.raises(ConfigError, match="rounds.refine.masks"):
+        cue_neutral_validation(val, mined_masks(val, torch.zeros(4, 32, 32)), cfg, None)
+
+
+def test_cue_neutral_validation_swaps_only_the_flagged_regions() -> None:
+    val = image_set(40, 2)
+    cue = cue_record(val)
+    oracle = from_params(RoundsParams, {"refine": {"masks": "oracle"}}, "rounds")
+    neutral = cue_neutral_validation(val, mined_masks(val, torch.zeros(4, 32, 32)), oracle, cue)
+    changed = (neutral.images != val.images).any(1)  # (N, H, W)
+    region = cue["class_masks"].bool().any(0)
+    assert changed.any() and not (changed & ~region).any()
+    assert torch.equal(neutral.labels, val.labels)
+    mined = from_params(RoundsParams, {}, "rounds")
+    nothing = cue_neutral_validation(val, mined_masks(val, torch.zeros(4, 32, 32)), mined, None)
+    assert torch.equal(nothing.images, val.images)
+    as_is = from_params(RoundsParams, {"selection": "validation"}, "rounds")
+    assert cue_neutral_validation(val, {}, as_is, cue) is val
+
+
+def test_control_checkpoints_are_keyed_by_the_parent_model(tmp_path) -> None:
+    train, val = image_set(64, 3), image_set(16, 4)
+    rounds = {"count": 1, "checkpoint_root": str(tmp_path),
+              "train": {"method": "standard", "epochs": 1, "batch_size": 32, "val_steps": 0,
+                        "val_max_images": 16}}
+    runtime = {"device": "cpu", "progress": False}
+    masks = mined_masks(train, torch.zeros(4, 32, 32))
+    first = train_control(build_model("cnn_small", 4), train, val, masks, rounds, runtime, 1)[0]
+    torch.manual_seed(1)
+    other = build_model("cnn_small", 4)
+    second = train_control(other, train, val, masks, rounds, runtime, 1)[0]
+    assert len(list((tmp_path / "control_1").iterdir())) == 2  # a new parent trains anew
+    assert not torch.equal(next(first.parameters()), next(second.parameters()))
