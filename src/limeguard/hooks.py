@@ -21,9 +21,9 @@ def parameter_schemas() -> dict[str, type]:
     from limeguard.pipelines.mine.nodes import MineParams
     from limeguard.pipelines.rounds.nodes import RoundsParams
     from limeguard.reporting import ReportConfig
-    from limeguard.tuning.config import TuneConfig
     from limeguard.runtime import RuntimeConfig
     from limeguard.training import TrainConfig
+    from limeguard.tuning.config import TuneConfig
     from limeguard.validation.data_gate import DataGateConfig
 
     return {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import colorsys
+
 import pytest
 import torch
 
@@ -12,6 +14,7 @@ from limeguard.cifar.spurious import (
     cue_pixel_masks,
     cued_selection,
     make_cue,
+    object_grid,
     plant_aligned,
     plant_swapped,
 )
@@ -83,7 +86,7 @@ def test_node_probe_set_carries_the_cue_exactly_where_train_does() -> None:
     probe = train.subset(torch.arange(0, 200, 7))
     val, test = image_set(5, seed=1, first_id=1000), image_set(5, seed=2, first_id=2000)
     out = plant_spurious_cue(train, val, test, probe, {"enabled": True})
-    train_p, val_p, test_p, probe_p, val_s, test_s, record = out
+    train_p, val_p, test_p, probe_p, val_s, test_s, record, test_uncued = out
     position = {int(i): n for n, i in enumerate(train_p.ids)}
     rows = torch.tensor([position[int(i)] for i in probe_p.ids])
     assert torch.equal(probe_p.images, train_p.images[rows])
@@ -93,21 +96,142 @@ def test_node_probe_set_carries_the_cue_exactly_where_train_does() -> None:
     assert painted.sum() > 0 and not (painted & ~truth).any()
     assert torch.equal(val_s.ids, val_p.ids) and torch.equal(test_s.labels, test_p.labels)
     assert set(record["test_cued_ids"].tolist()) <= set(test.ids.tolist())
+    assert test_uncued is test and "spurious_cue" not in test_uncued.meta
+    assert (test_p.images != test_uncued.images).flatten(1).any(1).sum() == len(record["test_cued_ids"])
+    assert record["patterns"].shape == (10, 3, 4, 4)
+    assert record["__meta__"]["placement"] == "border" and record["__meta__"]["content"] == "flat"
 
 
 @pytest.mark.parametrize(("params", "key"), [
     ({"fraction": 1.5}, "data.spurious.fraction"),
     ({"patch_size": 0}, "data.spurious.patch_size"),
     ({"colour": "red"}, "'colour'"),
+    ({"placement": "centre"}, "data.spurious.placement"),
+    ({"content": "noise"}, "data.spurious.content"),
+    ({"object_box": 0.0}, "data.spurious.object_box"),
+    ({"content": "texture", "patch_size": 1}, "data.spurious.patch_size"),
 ])
 def test_bad_cue_parameters_are_named(params: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         from_params(CueConfig, params, "data.spurious")
 
 
-def test_patch_that_does_not_fit_is_refused() -> None:
-    with pytest.raises(ValueError, match="does not fit"):
-        make_cue(10, 32, 32, CueConfig(patch_size=31))
+@pytest.mark.parametrize(("params", "key"), [
+    ({"patch_size": 33}, "data.spurious.patch_size: 33 does not fit"),
+    ({"patch_size": 31}, "data.spurious.margin: patch_size 31 with margin 1 does not fit"),
+    ({"margin": 15}, "data.spurious.margin"),
+    ({"placement": "object", "object_box": 0.1}, "data.spurious.object_box"),
+    ({"placement": "object", "patch_size": 17}, "data.spurious.object_box"),
+])
+def test_layout_that_does_not_fit_is_refused_at_parse(params: dict, key: str) -> None:
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        from_params(CueConfig, params, "data.spurious")
+
+
+def test_layout_that_does_not_fit_the_images_is_refused_naming_the_key() -> None:
+    cfg = CueConfig(placement="object")  # fits 32x32; a centred 3x3 box of a 6x6 image holds no patch
+    with pytest.raises(ConfigError, match=r"data\.spurious\.object_box: .* 6x6 image"):
+        make_cue(10, 6, 6, cfg)
+    with pytest.raises(ConfigError, match=r"data\.spurious\.patch_size: 4 does not fit a 3x32"):
+        make_cue(10, 3, 32, CueConfig())
+
+
+OLD_POSITIONS = [[1, 1], [1, 9], [1, 17], [1, 25], [9, 27], [17, 27], [27, 25], [27, 17], [27, 9],
+                 [27, 1]]  # make_cue(10, 32, 32, CueConfig()) before placement / content existed
+
+
+def old_paint(images: torch.Tensor, cue_class: torch.Tensor) -> torch.Tensor:
+    """The planting of the default cue as it was before placement / content existed."""
+    colours = torch.tensor([colorsys.hsv_to_rgb(c / 10, 1.0, 1.0) for c in range(10)],
+                           dtype=torch.float32)
+    pixels = images.clone()
+    for i in (cue_class >= 0).nonzero().flatten().tolist():
+        c = int(cue_class[i])
+        mask = torch.zeros((32, 32), dtype=torch.bool)
+        row, col = OLD_POSITIONS[c]
+        mask[row: row + 4, col: col + 4] = True
+        pixels[i] = torch.where(mask, colours[c][:, None, None], pixels[i])
+    return pixels
+
+
+def test_default_config_reproduces_the_old_planting_exactly() -> None:
+    images = image_set(per_class=20)
+    cfg = from_params(CueConfig, {"enabled": True}, "data.spurious")
+    assert (cfg.placement, cfg.content) == ("border", "flat")
+    cue = make_cue(10, 32, 32, cfg)
+    assert cue.positions.tolist() == OLD_POSITIONS
+    chosen = cued_selection(images, cfg.fraction, cfg.seed)
+    aligned = plant_aligned(images, cue, chosen)
+    assert torch.equal(aligned.images, old_paint(images.images, torch.where(chosen, images.labels, -1)))
+    swapped = plant_swapped(images, cue, chosen, seed=1)
+    shown = torch.full((len(images),), -1)
+    for c, (row, col) in enumerate(OLD_POSITIONS):
+        patch = swapped.images[:, :, row: row + 4, col: col + 4]
+        shown[(patch == cue.colours[c][None, :, None, None]).flatten(1).all(1)] = c
+    assert torch.equal(swapped.images, old_paint(images.images, shown))
+
+
+def test_object_positions_lie_inside_the_centred_box_and_off_the_border() -> None:
+    cfg = CueConfig(placement="object")
+    cue = make_cue(10, 32, 32, cfg)
+    masks = cue.masks(32, 32)
+    inside = torch.zeros((32, 32), dtype=torch.bool)
+    inside[8:24, 8:24] = True  # the centred box of side 16 = 0.5 x 32
+    assert (masks.flatten(1).sum(1) == 16).all()
+    assert not (masks & ~inside).any(), "a patch lies outside the centred box"
+    ring = make_cue(10, 32, 32, CueConfig()).masks(32, 32).any(0)
+    assert not (masks & ring).any(), "a patch lies on the border ring"
+    assert len({tuple(p) for p in cue.positions.tolist()}) == 10
+    assert not (masks.sum(0) > 1).any(), "two classes' patches overlap"
+    assert len(object_grid(32, 32, 4, 0.5)) == 16
+
+
+def test_object_positions_with_more_classes_than_slots_still_distinct_cues() -> None:
+    cue = make_cue(100, 32, 32, CueConfig(placement="object"))
+    assert cue.masks(32, 32)[:, 8:24, 8:24].flatten(1).sum(1).eq(16).all()
+    keys = {(tuple(p), tuple(round(v, 4) for v in c))
+            for p, c in zip(cue.positions.tolist(), cue.colours.tolist(), strict=True)}
+    assert len(keys) == 100
+
+
+def test_texture_patches_vary_inside_and_differ_between_classes() -> None:
+    cue = make_cue(10, 32, 32, CueConfig(content="texture", placement="object"))
+    patterns = cue.patterns
+    assert patterns.shape == (10, 3, 4, 4) and patterns.min() >= 0 and patterns.max() <= 1
+    spread = patterns.flatten(2).std(2)  # (classes, 3): variation inside each patch
+    assert (spread > 0.1).all(), "a texture is (nearly) flat"
+    distance = (patterns.flatten(1)[:, None] - patterns.flatten(1)[None]).abs().mean(2)
+    assert (distance + torch.eye(10) > 0.1).all(), "two classes share a texture"
+    again = make_cue(10, 32, 32, CueConfig(content="texture", placement="object"))
+    assert torch.equal(again.patterns, patterns)
+    other_seed = make_cue(10, 32, 32, CueConfig(content="texture", seed=1))
+    assert not torch.equal(other_seed.patterns, patterns)
+
+
+def test_texture_is_painted_pixel_for_pixel() -> None:
+    images = image_set(per_class=5)
+    cue = make_cue(10, 32, 32, CueConfig(content="texture", placement="object"))
+    chosen = torch.ones(len(images), dtype=torch.bool)
+    planted = plant_aligned(images, cue, chosen)
+    masks = cue.masks(32, 32)
+    for i, c in enumerate(images.labels.tolist()):
+        row, col = cue.positions[c].tolist()
+        assert torch.equal(planted.images[i, :, row: row + 4, col: col + 4], cue.patterns[c])
+        assert torch.equal(planted.images[i][:, ~masks[c]], images.images[i][:, ~masks[c]])
+
+
+def test_node_records_the_variant() -> None:
+    train = image_set(per_class=10)
+    probe = train.subset(torch.arange(0, 100, 9))
+    val, test = image_set(5, seed=1, first_id=1000), image_set(5, seed=2, first_id=2000)
+    params = {"enabled": True, "placement": "object", "content": "texture"}
+    *_, record, uncued = plant_spurious_cue(train, val, test, probe, params)
+    cue = make_cue(10, 32, 32, from_params(CueConfig, params, "data.spurious"))
+    assert torch.equal(record["patterns"], cue.patterns)
+    assert torch.equal(record["class_masks"].bool(), cue.masks(32, 32))
+    assert {k: record["__meta__"][k] for k in ("placement", "content")} == {
+        "placement": "object", "content": "texture"}
+    assert torch.equal(uncued.images, test.images)
 
 
 @pytest.mark.slow
@@ -126,14 +250,13 @@ def test_model_trained_on_the_variant_relies_on_the_cue() -> None:
     splits = make_splits(train_pool, test_pool, SplitConfig(
         train_size=2000, val_size=100, test_size=500, probe_size=10))
     out = plant_spurious_cue(splits.train, splits.val, splits.test, splits.probe, {"enabled": True})
-    train, val, test, test_swapped = out[0], out[1], out[2], out[5]
+    train, val, test, test_swapped, test_uncued = out[0], out[1], out[2], out[5], out[7]
     torch.manual_seed(0)
     model = build_model("cnn_small")
     cfg = TrainConfig(method="standard", epochs=3, batch_size=64, lr=0.05, val_steps=0,
                       val_max_images=100)
     train_model(model, train.images, train.labels, val.images, val.labels, cfg, progress=False)
-    result = cue_reliance(model, test, test_swapped, torch.device("cpu"))
+    result = cue_reliance(model, test, test_swapped, test_uncued, torch.device("cpu"))
     assert result["n_cued"] == 10 * round(0.95 * 50)
     assert result["aligned_accuracy"] > 0.6
-    print(result)
     assert result["gap"] > 0.4, result

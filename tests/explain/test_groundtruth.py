@@ -42,7 +42,10 @@ def test_exact_partial_and_chance() -> None:
     crit = out["criteria"]
     assert out["n_cued_images"] == 1 and out["cue_pixels"] == 16
     assert crit["irrelevant"] == {"precision": 1.0, "recall": 1.0, "flagged_share": 16 / 128,
+                                  "flagged_share_cued": 16 / 64, "flagged_share_uncued": 0.0,
                                   "detected": 1.0}
+    assert crit["sensitive"]["flagged_share_uncued"] == 1.0
+    assert out["n_uncued_images"] == 1 and out["notes"] == {"sensitive": "flags everything"}
     assert crit["sensitive"]["recall"] == 1.0
     assert crit["sensitive"]["precision"] == pytest.approx(out["chance_precision"])
     assert crit["unstable"]["recall"] == 0.0 and crit["unstable"]["detected"] == 0.0
@@ -57,6 +60,8 @@ def test_nothing_flagged_has_undefined_precision() -> None:
                        torch.tensor(ids), cue)
     assert math.isnan(out["criteria"]["spurious"]["precision"])
     assert out["criteria"]["spurious"]["recall"] == 0.0
+    assert math.isnan(out["criteria"]["spurious"]["flagged_share_uncued"])  # no uncued image
+    assert out["notes"] == {"spurious": "flags nothing"}
 
 
 def test_mismatched_inputs_are_named() -> None:

@@ -1,12 +1,19 @@
 import torch
 
-from limeguard.explain.config import LimeConfig, MiningConfig, SegmentationConfig
+from limeguard.explain.config import (
+    CriteriaConfig,
+    LimeConfig,
+    MiningConfig,
+    SegmentationConfig,
+    TransplantConfig,
+)
 from limeguard.explain.figures import explanation_figure
 from limeguard.explain.mining import mine_spurious
 from limeguard.explain.segmentation import segment_images
 from limeguard.explain.stability import explanation_stability, topk_jaccard
 
-CFG = MiningConfig(lime=LimeConfig(num_samples=120))
+CFG = MiningConfig(lime=LimeConfig(num_samples=120), criteria=CriteriaConfig(
+    transplant=TransplantConfig(recipients=1, screen_recipients=1)))
 
 
 def test_topk_jaccard_bounds():
@@ -35,5 +42,10 @@ def test_figure_has_four_columns(images, tiny_cnn, cpu):
                            CFG, cpu)
     fig = explanation_figure(images, result, image_ids=["b", "d"])
     assert isinstance(fig, Figure)
+    cue = torch.zeros((4, 32, 32), dtype=torch.bool)
+    cue[1, 2:6, 2:6] = True
+    outlined = explanation_figure(images, result, image_ids=["b", "d"], cue=cue)
+    assert len(outlined.axes[0].collections) == 1  # the cue's contour on image "b"
+    assert outlined.axes[0].get_title() == "image (cue outlined)"
     grid = fig.axes[0].get_subplotspec().get_gridspec()
     assert (grid.nrows, grid.ncols) == (2, 4)

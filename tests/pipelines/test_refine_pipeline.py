@@ -61,6 +61,7 @@ def test_mining_and_round_outputs(finished_run: Path) -> None:
         assert "share_spurious" in stability
     info = json.loads((finished_run / "data/08_reporting/round_1/round_info.json").read_text())
     assert info["round"] == 1 and isinstance(info["empty_spurious_set"], bool)
+    assert info["masks"] == "mined" and info["selection"]["split"].startswith("validation")
 
 
 @pytest.mark.slow

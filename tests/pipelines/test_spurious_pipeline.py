@@ -32,13 +32,23 @@ def test_variant_writes_cue_sets_and_report_section(planted_run: Path) -> None:
     aligned = ImageSetDataset(str(planted_run / "05_model_input/test_images.safetensors")).load()
     swapped = ImageSetDataset(str(planted_run / "05_model_input/test_swapped_images.safetensors")).load()
     assert (aligned.images != swapped.images).flatten(1).any(1).float().mean() > 0.5
+    uncued = ImageSetDataset(str(planted_run / "05_model_input/test_uncued_images.safetensors")).load()
+    assert (uncued.ids == aligned.ids).all()
+    assert (aligned.images != uncued.images).flatten(1).any(1).float().mean() > 0.5
     for name in ("standard", "adversarial", "control", "round_1"):
         result = json.loads((planted_run / f"08_reporting/{name}/cue_reliance.json").read_text())
-        assert result["n_images"] == 20 and 0 <= result["swapped_accuracy"] <= 1
+        assert result["n_images"] == result["n_uncued"] == 20 and 0 <= result["swapped_accuracy"] <= 1
+        assert 0 <= result["uncued_accuracy"] <= 1
+        robust = json.loads((planted_run / f"08_reporting/{name}/uncued_robustness.json").read_text())
+        assert robust["n_images"] == 20 and robust["autoattack_accuracy"] <= robust["clean_accuracy"]
     for name in ("adversarial", "round_1"):
         result = json.loads((planted_run / f"08_reporting/{name}/cue_recovery.json").read_text())
-        assert set(result["criteria"]) == {"irrelevant", "sensitive", "unstable", "spurious"}
+        assert set(result["criteria"]) == {"irrelevant", "sensitive", "unstable", "transplant",
+                                           "spurious"}
+        assert {"flagged_share_cued", "flagged_share_uncued"} <= set(result["criteria"]["spurious"])
     report = (planted_run / "08_reporting/report.md").read_text()
     assert "## Planted spurious cue" in report
     metrics = json.loads((planted_run / "08_reporting/metrics.json").read_text())
     assert "round_1" in metrics["planted_cue"]["reliance"]
+    assert "round_1" in metrics["planted_cue"]["uncued_robustness"]
+    assert "AutoAttack, uncued" in report

@@ -111,3 +111,9 @@ def run_inputs(round_aa: tuple[float, ...] = (0.40, 0.45), control_aa: float | N
     return ReportInputs(manifest=manifest or MIRROR, models=models,
                         provenance=kw.get("provenance"),
                         extra_figures=kw.get("extra_figures", ()))
+
+
+def uncued_robustness(clean: float, aa: float, n: int = 100) -> dict:
+    """An ``attack_uncued`` result: clean and AutoAttack accuracy on ``n`` uncued test images."""
+    return {"n_images": n, "clean_accuracy": clean, "autoattack_accuracy": aa,
+            "attack": "autoattack_fast", "eps_255": 8.0}

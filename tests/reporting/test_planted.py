@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 from limeguard.reporting import ReportConfig, build_report
-from tests.reporting.synthetic import MIRROR, run_inputs
+from tests.reporting.synthetic import MIRROR, run_inputs, uncued_robustness
 
 
-def reliance(aligned: float, swapped: float, n: int = 1000) -> dict:
-    return {"n_images": n, "n_cued": int(0.95 * n), "aligned_accuracy": aligned,
-            "swapped_accuracy": swapped, "gap": aligned - swapped,
+def reliance(aligned: float, swapped: float, n: int = 1000, uncued: float = 0.25) -> dict:
+    return {"n_images": n, "n_cued": int(0.95 * n), "n_uncued": n, "aligned_accuracy": aligned,
+            "swapped_accuracy": swapped, "uncued_accuracy": uncued, "gap": aligned - swapped,
             "cued_aligned_accuracy": aligned, "cued_swapped_accuracy": swapped}
 
 
@@ -42,6 +42,40 @@ def test_section_tables_and_verdict_when_refinement_reduces_the_gap() -> None:
     assert planted["gap_change"]["adversarial"]["points"] == -40.0
     assert "against `adversarial` it reduced the gap" in planted["verdict"]
     assert "against `control` it reduced the gap" in planted["verdict"]
+
+
+def test_reliance_table_shows_uncued_accuracy_and_autoattack_in_model_order() -> None:
+    inputs = planted_inputs(round_gap=0.1)
+    uncued = {"standard": 0.31, "adversarial": 0.22, "control": 0.23, "round_1": 0.34,
+              "round_2": 0.36}
+    models = {name: dataclasses.replace(
+        result, cue_reliance={**result.cue_reliance, "uncued_accuracy": uncued[name]},
+        uncued_robustness=uncued_robustness(uncued[name] + 0.01, uncued[name] / 2))
+        for name, result in reversed(inputs.models.items())}  # given in reverse order
+    report = build_report(dataclasses.replace(inputs, models=models), ReportConfig())
+    md = report.markdown.split("## Planted spurious cue")[1]
+    assert ("| model | n images | aligned | swapped | gap (points) | swapped, cued images only "
+            "| uncued | AutoAttack, uncued |") in md
+    assert "| adversarial | 1000 | 80.0 | 30.0 | +50.0 | 30.0 | 22.0 | 11.0 |" in md
+    assert "| round_2 | 1000 | 70.0 | 60.0 | +10.0 | 60.0 | 36.0 | 18.0 |" in md
+    rows = [line.split(" | ")[0].strip("| ") for line in md.splitlines()
+            if line.startswith("| ") and " | 1000 | " in line]
+    assert rows == ["standard", "adversarial", "control", "round_1", "round_2"]
+    assert "`autoattack_fast` at ε = 8/255 on the first 100 uncued test images" in md
+    planted = report.metrics["planted_cue"]
+    assert list(planted["reliance"]) == rows and list(planted["uncued_robustness"]) == rows
+    assert planted["reliance"]["control"]["uncued_accuracy"] == 0.23
+    assert planted["uncued_robustness"]["round_1"]["autoattack_accuracy"] == 0.17
+
+
+def test_reliance_table_without_uncued_numbers_says_not_measured() -> None:
+    inputs = planted_inputs(round_gap=0.1)
+    old = {name: dataclasses.replace(result, cue_reliance={
+        k: v for k, v in result.cue_reliance.items() if k not in ("uncued_accuracy", "n_uncued")})
+        for name, result in inputs.models.items()}
+    report = build_report(dataclasses.replace(inputs, models=old), ReportConfig())
+    assert "| adversarial | 1000 | 80.0 | 30.0 | +50.0 | 30.0 | n/a | n/a |" in report.markdown
+    assert report.metrics["planted_cue"]["uncued_robustness"] == {}
 
 
 def test_verdict_says_when_the_gap_did_not_shrink() -> None:

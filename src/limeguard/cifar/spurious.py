@@ -1,9 +1,10 @@
-"""A planted spurious feature: a class-specific coloured patch, the miner's ground truth.
+"""A planted spurious feature: a class-specific patch, the miner's ground truth.
 
-In a fraction ``p`` of each class's images a small square of the class's colour is painted at the
-class's position. ``aligned`` sets carry the cue of the image's own class; ``swapped`` sets carry, on
-the same images, the cue of another class. A model that relies on the cue is right on aligned images
-and wrong on swapped ones, so the aligned-minus-swapped accuracy gap measures that reliance.
+In a fraction ``p`` of each class's images a small square of the class's content (a flat colour or a
+fixed texture) is painted at the class's position (round the border, or inside the centred object
+region). ``aligned`` sets carry the cue of the image's own class; ``swapped`` sets carry, on the same
+images, the cue of another class. A model that relies on the cue is right on aligned images and
+wrong on swapped ones, so the aligned-minus-swapped accuracy gap measures that reliance.
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ from dataclasses import dataclass
 import torch
 
 from limeguard.cifar.imageset import ImageSet
+from limeguard.config import ConfigError
+
+PLACEMENTS = ("border", "object")
+CONTENTS = ("flat", "texture")
+CIFAR_SIDE = 32  # CIFAR-10 and CIFAR-100 images are 32x32: configs are checked against it at parse
 
 
 @dataclass(frozen=True)
@@ -22,13 +28,18 @@ class CueConfig:
     """``params:data.spurious``.
 
     Attributes:
-        enabled: plant the cue (the ``spurious`` env); False leaves the data untouched.
+        enabled: plant the cue (the ``spurious`` envs); False leaves the data untouched.
         fraction: share p of each class's images (train, and the aligned/swapped val and test sets)
             that carry a cue.
         patch_size: side of the square patch in pixels.
-        margin: distance in pixels of the patches from the image border (class positions are spread
-            around the border, off the centred object).
-        seed: which images carry the cue, and which other class a swapped image shows.
+        margin: ``border`` placement: distance in pixels of the patches from the image border.
+        seed: which images carry the cue, which other class a swapped image shows, and the textures.
+        placement: ``border`` (class positions spread round a ring ``margin`` px inside the
+            border, off the centred object) or ``object`` (a grid of non-overlapping slots inside
+            the centred box where CIFAR objects are).
+        object_box: ``object`` placement: side of the centred box, as a share of the image side.
+        content: ``flat`` (a square of the class's colour) or ``texture`` (a fixed, class-specific
+            random pattern whose pixels vary inside the patch).
     """
 
     enabled: bool = False
@@ -36,6 +47,9 @@ class CueConfig:
     patch_size: int = 4
     margin: int = 1
     seed: int = 0
+    placement: str = "border"
+    object_box: float = 0.5
+    content: str = "flat"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fraction <= 1.0:
@@ -44,6 +58,15 @@ class CueConfig:
             raise ValueError(f"patch_size: {self.patch_size} must be at least 1")
         if self.margin < 0:
             raise ValueError(f"margin: {self.margin} must be >= 0")
+        if self.placement not in PLACEMENTS:
+            raise ValueError(f"placement: unknown placement {self.placement!r}; use {PLACEMENTS}")
+        if self.content not in CONTENTS:
+            raise ValueError(f"content: unknown content {self.content!r}; use {CONTENTS}")
+        if not 0.0 < self.object_box <= 1.0:
+            raise ValueError(f"object_box: {self.object_box} is not in (0, 1]")
+        if self.content == "texture" and self.patch_size < 2:
+            raise ValueError(f"patch_size: a texture needs at least 2 px a side, got {self.patch_size}")
+        cue_slots(CIFAR_SIDE, CIFAR_SIDE, self)  # refuse a layout that does not fit, at parse
 
 
 @dataclass(frozen=True)
@@ -52,13 +75,20 @@ class Cue:
 
     Attributes:
         positions: (classes, 2) int64 top-left (row, column) of each class's patch.
-        colours: (classes, 3) float32 RGB in [0, 1].
-        patch_size: side of the patch in pixels.
+        colours: (classes, 3) float32 RGB in [0, 1]: each class's colour (``texture``: the mean
+            colour of its pattern).
+        patterns: (classes, 3, P, P) float32 in [0, 1]: the pixels painted (``flat``: the colour
+            repeated).
     """
 
     positions: torch.Tensor
     colours: torch.Tensor
-    patch_size: int
+    patterns: torch.Tensor
+
+    @property
+    def patch_size(self) -> int:
+        """Side P of the patch in pixels."""
+        return int(self.patterns.shape[-1])
 
     def masks(self, height: int, width: int) -> torch.Tensor:
         """(classes, H, W) bool: each class's cue pixels."""
@@ -69,15 +99,42 @@ class Cue:
 
 
 def make_cue(num_classes: int, height: int, width: int, cfg: CueConfig) -> Cue:
-    """Positions spread evenly around a ring ``margin`` px inside the border; colours of evenly
-    spaced hues (full saturation). With more classes than ring slots, classes share a position
-    but not a colour."""
-    ring = border_ring(height, width, cfg.patch_size, cfg.margin)
-    step = max(1, len(ring) // num_classes)
-    positions = torch.tensor([ring[(c * step) % len(ring)] for c in range(num_classes)])
+    """Positions spread evenly over the placement's slots; colours of evenly spaced hues (full
+    saturation), or seeded per-class textures. With more classes than slots, classes share a
+    position but not a colour or texture.
+
+    Raises:
+        ConfigError: the patch, margin or box does not fit a ``height`` x ``width`` image (the
+            message names the key ``data.spurious.<key>``).
+    """
+    try:
+        slots = cue_slots(height, width, cfg)
+    except ValueError as err:
+        raise ConfigError(f"data.spurious.{err}") from err
+    step = max(1, len(slots) // num_classes)
+    positions = torch.tensor([slots[(c * step) % len(slots)] for c in range(num_classes)])
     colours = torch.tensor([colorsys.hsv_to_rgb(c / num_classes, 1.0, 1.0)
                             for c in range(num_classes)], dtype=torch.float32)
-    return Cue(positions.long(), colours, cfg.patch_size)
+    size = cfg.patch_size
+    if cfg.content == "flat":
+        patterns = colours[:, :, None, None].expand(-1, -1, size, size).clone()
+    else:
+        patterns = torch.stack([_texture(cfg.seed, c, size) for c in range(num_classes)])
+        colours = patterns.mean(dim=(2, 3))
+    return Cue(positions.long(), colours, patterns)
+
+
+def cue_slots(height: int, width: int, cfg: CueConfig) -> list[tuple[int, int]]:
+    """Top-left corners of the non-overlapping patch slots of ``cfg.placement``.
+
+    Raises:
+        ValueError: the layout does not fit; the message starts with the key to change.
+    """
+    if cfg.patch_size > min(height, width):
+        raise ValueError(f"patch_size: {cfg.patch_size} does not fit a {height}x{width} image")
+    if cfg.placement == "object":
+        return object_grid(height, width, cfg.patch_size, cfg.object_box)
+    return border_ring(height, width, cfg.patch_size, cfg.margin)
 
 
 def border_ring(height: int, width: int, size: int, margin: int) -> list[tuple[int, int]]:
@@ -85,7 +142,7 @@ def border_ring(height: int, width: int, size: int, margin: int) -> list[tuple[i
     border, clockwise from the top-left corner."""
     last_row, last_col = height - margin - size, width - margin - size
     if last_row < margin or last_col < margin:
-        raise ValueError(f"data.spurious: patch_size {size} with margin {margin} does not fit a "
+        raise ValueError(f"margin: patch_size {size} with margin {margin} does not fit a "
                          f"{height}x{width} image")
     cols = list(range(margin, last_col + 1, size))
     rows = list(range(margin + size, last_row + 1 - size, size)) if last_row > margin else []
@@ -94,6 +151,27 @@ def border_ring(height: int, width: int, size: int, margin: int) -> list[tuple[i
     bottom = [(last_row, c) for c in reversed(cols)] if last_row > margin else []
     left = [(r, margin) for r in reversed(rows)] if last_col > margin else []
     return top + right + bottom + left
+
+
+def object_grid(height: int, width: int, size: int, box: float) -> list[tuple[int, int]]:
+    """Top-left corners of a grid of non-overlapping ``size`` patches centred in the centred box
+    of side ``box`` x the image side (row-major)."""
+    box_h, box_w = round(box * height), round(box * width)
+    rows, cols = box_h // size, box_w // size
+    if rows < 1 or cols < 1:
+        raise ValueError(f"object_box: a centred {box_h}x{box_w} box ({box} of a {height}x{width} "
+                         f"image) holds no {size}x{size} patch")
+    top = (height - box_h) // 2 + (box_h - rows * size) // 2
+    left = (width - box_w) // 2 + (box_w - cols * size) // 2
+    return [(top + r * size, left + c * size) for r in range(rows) for c in range(cols)]
+
+
+def _texture(seed: int, cls: int, size: int) -> torch.Tensor:
+    """(3, size, size) float32 in [0, 1): class ``cls``'s pattern, uniform noise fixed by (seed,
+    class)."""
+    digest = hashlib.blake2b(f"texture:{seed}:{cls}".encode(), digest_size=8).digest()
+    generator = torch.Generator().manual_seed(int.from_bytes(digest, "big") >> 1)
+    return torch.rand((3, size, size), generator=generator)
 
 
 def cued_selection(images: ImageSet, fraction: float, seed: int) -> torch.Tensor:
@@ -112,10 +190,11 @@ def cued_selection(images: ImageSet, fraction: float, seed: int) -> torch.Tensor
 def paint(images: ImageSet, cue: Cue, cue_class: torch.Tensor, variant: str) -> ImageSet:
     """``images`` with class ``cue_class[i]``'s patch painted on image i (-1: no patch)."""
     pixels = images.images.clone()
-    masks = cue.masks(*pixels.shape[2:])
+    size = cue.patch_size
     for i in (cue_class >= 0).nonzero().flatten().tolist():
         c = int(cue_class[i])
-        pixels[i] = torch.where(masks[c], cue.colours[c][:, None, None], pixels[i])
+        row, col = cue.positions[c].tolist()
+        pixels[i, :, row: row + size, col: col + size] = cue.patterns[c]
     return ImageSet(pixels, images.labels, images.ids, images.classes,
                     {**images.meta, "spurious_cue": variant})
 

@@ -1,4 +1,5 @@
-"""Batched predictions, and the reliance of a model on a planted cue (aligned vs swapped sets)."""
+"""Batched predictions, and the reliance of a model on a planted cue (aligned vs swapped vs
+uncued sets)."""
 
 from __future__ import annotations
 
@@ -23,22 +24,27 @@ def predict(model: nn.Module, images: torch.Tensor, device: torch.device, batch_
     return torch.cat(out)
 
 
-def cue_reliance(model: nn.Module, aligned: ImageSet, swapped: ImageSet,
+def cue_reliance(model: nn.Module, aligned: ImageSet, swapped: ImageSet, uncued: ImageSet,
                  device: torch.device) -> dict[str, Any]:
-    """Accuracy on the aligned and the swapped set and their gap (fractions in [0, 1]).
+    """Accuracy on the aligned, the swapped and the uncued set, and the aligned-swapped gap
+    (fractions in [0, 1]).
 
-    The sets hold the same images (same ids and labels) and differ only in the cue painted on the
-    cued images; ``cued_*`` accuracies are over those images only.
+    The sets hold the same images (same ids and labels): ``aligned`` and ``swapped`` differ only in
+    the cue painted on the cued images; ``uncued`` is the split before any cue was painted.
+    ``cued_*`` accuracies are over the cued images only.
     """
-    if not (torch.equal(aligned.ids, swapped.ids) and torch.equal(aligned.labels, swapped.labels)):
-        raise ValueError("cue reliance: the aligned and swapped sets hold different images "
-                         "(ids or labels differ); both must come from plant_spurious_cue")
+    for name, other in (("swapped", swapped), ("uncued", uncued)):
+        if not (torch.equal(aligned.ids, other.ids) and torch.equal(aligned.labels, other.labels)):
+            raise ValueError(f"cue reliance: the aligned and {name} sets hold different images "
+                             "(ids or labels differ); both must come from plant_spurious_cue")
     cued = (aligned.images != swapped.images).flatten(1).any(1)
     right_aligned = predict(model, aligned.images, device, desc="aligned") == aligned.labels
     right_swapped = predict(model, swapped.images, device, desc="swapped") == swapped.labels
+    right_uncued = predict(model, uncued.images, device, desc="uncued") == uncued.labels
     return {
-        "n_images": len(aligned), "n_cued": int(cued.sum()),
+        "n_images": len(aligned), "n_cued": int(cued.sum()), "n_uncued": len(uncued),
         "aligned_accuracy": _mean(right_aligned), "swapped_accuracy": _mean(right_swapped),
+        "uncued_accuracy": _mean(right_uncued),
         "gap": _mean(right_aligned) - _mean(right_swapped),
         "cued_aligned_accuracy": _mean(right_aligned[cued]),
         "cued_swapped_accuracy": _mean(right_swapped[cued]),

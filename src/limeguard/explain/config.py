@@ -5,12 +5,16 @@ Build with ``limeguard.config.from_params(MiningConfig, params, "mine")``.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from limeguard.config import ConfigError
 
 ENGINES = ("lime", "batched")
-CRITERIA = ("irrelevant", "sensitive", "unstable")
+CRITERIA = ("irrelevant", "sensitive", "unstable", "transplant")
+SPURIOUS_SETS = ("transplant", "union", "intersection")
+EFFECTS = ("log_prob", "prob")
 PERTURBATIONS = ("gaussian", "fgsm", "pgd")
 REGIONS = ("center", "full")
 
@@ -81,12 +85,85 @@ class LimeConfig:
 
 
 @dataclass(frozen=True)
-class CriteriaConfig:
-    """The three criteria of METHOD.md stage 1.4; thresholds are quantiles over the probe set.
+class TransplantConfig:
+    """The transplant test: is a region the model relies on evidence of the class, or a shortcut?
+
+    Every superpixel of an image (class c) is pasted, at the same place, onto the first
+    ``screen_recipients`` of its recipients (images of other classes); the ``top_k`` with the
+    largest positive rise of (log) p_c are candidates. Each candidate is pasted onto all
+    ``recipients`` (effect), and the same region cut from two donor images of other classes per
+    recipient is pasted onto the same recipients (null, null2). Its score is the median over
+    recipients of effect - (null + null2) / 2; it is flagged when the score exceeds
+    ``max(min_effect, the null_quantile of median(null2 - null) over the probe set's
+    candidates)``.
 
     Attributes:
-        combine: criteria whose flags are OR-ed (``union``: all three) or AND-ed into "spurious".
-        mode: ``union`` (any listed criterion) or ``intersection`` (all listed criteria).
+        effect: ``log_prob`` (rise of log p_c: nats of evidence for c) or ``prob`` (rise of p_c).
+        screen_recipients: recipients of the screen of every superpixel (<= ``recipients``).
+        top_k: candidate superpixels per image (largest positive screen rise).
+        recipients: images of other classes each candidate is pasted onto (and two donors each).
+        min_effect: floor of the threshold, in the unit of ``effect`` (nats: 1.5 = p_c 4.5 times
+            as large as with other content; or probability).
+        null_quantile: quantile of the score of other-class content (median of null2 - null)
+            the threshold must also exceed.
+    """
+
+    effect: str = "log_prob"
+    screen_recipients: int = 2
+    top_k: int = 5
+    recipients: int = 8
+    min_effect: float = 1.5
+    null_quantile: float = 0.99
+
+    def __post_init__(self) -> None:
+        if self.effect not in EFFECTS:
+            raise ConfigError(
+                f"criteria.transplant.effect: use one of {EFFECTS}, got {self.effect!r}")
+        for name in ("screen_recipients", "top_k", "recipients"):
+            if getattr(self, name) < 1:
+                raise ConfigError(
+                    f"criteria.transplant.{name}: must be >= 1, got {getattr(self, name)}")
+        if self.screen_recipients > self.recipients:
+            raise ConfigError(
+                f"criteria.transplant.screen_recipients: {self.screen_recipients} is more than "
+                f"the {self.recipients} recipients it is drawn from")
+        high = 1.0 if self.effect == "prob" else float("inf")
+        if not 0.0 <= self.min_effect < high:
+            raise ConfigError(
+                f"criteria.transplant.min_effect: a rise of {self.effect} must be in "
+                f"[0, {high:g}), got {self.min_effect}")
+        _check_quantile("criteria.transplant.null_quantile", self.null_quantile)
+
+    def check_fits(self, labels: Sequence[int]) -> None:
+        """ConfigError naming ``recipients`` if a class has too few images of other classes:
+        ``recipients`` distinct recipients, each with two donors other than itself, need
+        ``recipients + 2`` images outside the class."""
+        counts = Counter(int(c) for c in labels)
+        if not counts:
+            return
+        label, largest = max(counts.items(), key=lambda kv: kv[1])
+        others = len(labels) - largest
+        if others < self.recipients + 2:
+            raise ConfigError(
+                f"criteria.transplant.recipients: {self.recipients} recipients (and their "
+                f"donors) need {self.recipients + 2} mining images outside class {label}, "
+                f"there are {others}")
+
+
+@dataclass(frozen=True)
+class CriteriaConfig:
+    """The criteria of METHOD.md stage 1.4 and how the spurious set is formed from them.
+
+    Every criterion is always scored and flagged (recorded in the attribution table). The paper's
+    three (irrelevant, sensitive, unstable) flag above a quantile over the probe set: they measure
+    reliance or location, and flag a fixed share of every model. ``transplant`` flags regions the
+    model relies on that move images of other classes toward the class (a context-free shortcut),
+    thresholded against a null (see :class:`TransplantConfig`).
+
+    Attributes:
+        spurious: how the spurious set is formed: ``transplant`` (the transplant flags, default),
+            ``union`` or ``intersection`` of the ``combine`` criteria (the paper's union: ablation).
+        combine: criteria OR-ed (``union``) or AND-ed (``intersection``) into "spurious".
         irrelevant_quantile: |weight| quantile above which an outside superpixel is irrelevant.
         weight_scale: ``raw`` |weight| (probability units: confident images weigh more) or
             ``image_max`` (|weight| / the image's largest |weight|, scale-free across images).
@@ -100,10 +177,11 @@ class CriteriaConfig:
         noise_std_255: Gaussian noise std in pixel units (8 means 8/255).
         eps_255: attack radius in pixel units for ``fgsm``/``pgd`` copies.
         pgd_steps: PGD steps (step size 2.5 eps / steps).
+        transplant: the transplant test's settings.
     """
 
-    combine: tuple[str, ...] = CRITERIA
-    mode: str = "union"
+    spurious: str = "transplant"
+    combine: tuple[str, ...] = ("irrelevant", "sensitive", "unstable")
     irrelevant_quantile: float = 0.8
     weight_scale: str = "raw"
     sensitive_quantile: float = 0.9
@@ -116,14 +194,16 @@ class CriteriaConfig:
     noise_std_255: float = 8.0
     eps_255: float = 8.0
     pgd_steps: int = 5
+    transplant: TransplantConfig = field(default_factory=TransplantConfig)
 
     def __post_init__(self) -> None:
+        if self.spurious not in SPURIOUS_SETS:
+            raise ConfigError(
+                f"criteria.spurious: use one of {SPURIOUS_SETS}, got {self.spurious!r}")
         unknown = [c for c in self.combine if c not in CRITERIA]
         if unknown or not self.combine:
             raise ConfigError(
                 f"criteria.combine: use a non-empty subset of {CRITERIA}, got {self.combine}")
-        if self.mode not in ("union", "intersection"):
-            raise ConfigError(f"criteria.mode: 'union' or 'intersection', got {self.mode!r}")
         for name in ("irrelevant_quantile", "sensitive_quantile", "unstable_quantile"):
             _check_quantile(f"criteria.{name}", getattr(self, name))
         if self.weight_scale not in ("raw", "image_max"):
@@ -139,6 +219,21 @@ class CriteriaConfig:
         if self.copies < 2:
             raise ConfigError(
                 f"criteria.copies: need >= 2 copies for a variance, got {self.copies}")
+
+    def check_fits(self, height: int, width: int) -> None:
+        """ConfigError naming ``center_frac`` if the region prior leaves no object region, or no
+        outside, on an ``height`` x ``width`` image (then ``irrelevant`` could never fire)."""
+        if self.region != "center":
+            return
+        sides = [max(1, round(n * self.center_frac)) for n in (height, width)]
+        if sides[0] >= height and sides[1] >= width:
+            raise ConfigError(
+                f"criteria.center_frac: {self.center_frac} makes the centre box the whole "
+                f"{height}x{width} image, so nothing is outside it; use region: full for that")
+        if round(min(height, width) * self.center_frac) < 1:
+            raise ConfigError(
+                f"criteria.center_frac: {self.center_frac} gives an empty centre box on a "
+                f"{height}x{width} image")
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""The three criteria of METHOD.md stage 1.4, per superpixel: irrelevant, sensitive, unstable."""
+"""The criteria of METHOD.md stage 1.4, per superpixel: irrelevant, sensitive, unstable
+(the paper's three) and transplant; and how the spurious set is formed from them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -11,6 +13,9 @@ from torch import nn
 
 from limeguard.attacks.pgd import PGD, model_mode
 from limeguard.explain.config import CriteriaConfig
+
+if TYPE_CHECKING:
+    from limeguard.explain.transplant import TransplantScores
 
 RegionPrior = Callable[[int, int, CriteriaConfig], torch.Tensor]
 
@@ -90,22 +95,28 @@ def quantile_threshold(values: torch.Tensor, q: float) -> float:
 
 
 def combine_flags(flags: dict[str, torch.Tensor], cfg: CriteriaConfig) -> torch.Tensor:
-    """Spurious = union (any) or intersection (all) of the configured criteria's flags."""
+    """The spurious set: the transplant flags, or the union (any) / intersection (all) of the
+    ``combine`` criteria's flags (``criteria.spurious``)."""
+    if cfg.spurious == "transplant":
+        return flags["transplant"]
     stacked = torch.stack([flags[name] for name in cfg.combine])
-    return stacked.any(0) if cfg.mode == "union" else stacked.all(0)
+    return stacked.any(0) if cfg.spurious == "union" else stacked.all(0)
 
 
 def flag_superpixels(weights: torch.Tensor, outside: torch.Tensor, sensitivity: torch.Tensor,
                      variance: torch.Tensor | None, valid: torch.Tensor, cfg: CriteriaConfig,
+                     transplant: TransplantScores | None = None,
                      ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], dict[str, float]]:
-    """Scores, flags and thresholds of the three criteria; all tensors (N, F).
+    """Scores, flags and thresholds of the criteria and the spurious set; all tensors (N, F).
 
     irrelevant: outside the region (``outside >= outside_frac``) and |weight| (scaled as
     ``weight_scale``) above its ``irrelevant_quantile`` over all probed superpixels (score: that
     |weight| if outside, else 0). sensitive / unstable: score above its quantile over all probed
-    superpixels.
-    ``variance`` None (unstable not computed) gives NaN scores and no flags. Quantiles use only
-    ``valid`` (non-padding) superpixels; the comparison is strict, so ties at 0 are not flagged.
+    superpixels. transplant: the transplant score (effect - null, NaN where not a candidate) above
+    its calibrated threshold.
+    ``variance`` or ``transplant`` None (not computed) gives NaN scores and no flags. Quantiles
+    use only ``valid`` (non-padding) superpixels; comparisons are strict, so ties at 0 are not
+    flagged.
     """
     magnitude = weights.abs()
     if cfg.weight_scale == "image_max":
@@ -119,13 +130,20 @@ def flag_superpixels(weights: torch.Tensor, outside: torch.Tensor, sensitivity: 
               "sensitive": sensitivity}
     flags = {"irrelevant": is_outside & (magnitude > thresholds["irrelevant"]) & valid,
              "sensitive": (sensitivity > thresholds["sensitive"]) & valid}
+    nan = torch.full_like(magnitude, float("nan"))
     if variance is None:
-        thresholds["unstable"] = float("nan")
-        scores["unstable"] = torch.full_like(magnitude, float("nan"))
+        thresholds["unstable"], scores["unstable"] = float("nan"), nan
         flags["unstable"] = torch.zeros_like(valid)
     else:
         thresholds["unstable"] = quantile_threshold(variance[valid], cfg.unstable_quantile)
         scores["unstable"] = variance
         flags["unstable"] = (variance > thresholds["unstable"]) & valid
+    if transplant is None:
+        thresholds["transplant"], scores["transplant"] = float("nan"), nan
+        flags["transplant"] = torch.zeros_like(valid)
+    else:
+        thresholds["transplant"] = transplant.threshold
+        scores["transplant"] = transplant.score
+        flags["transplant"] = transplant.flag & valid
     flags["spurious"] = combine_flags(flags, cfg) & valid
     return scores, flags, thresholds

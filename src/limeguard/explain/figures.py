@@ -1,4 +1,5 @@
-"""Figure: image | superpixel boundaries | LIME weights | spurious mask, one row per image."""
+"""Figure: image | superpixel boundaries | LIME weights | spurious set, one row per image; the
+planted cue outlined when it is known (the planted-cue variant)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,19 @@ def weight_map(weights: torch.Tensor, segments: torch.Tensor) -> np.ndarray:
 
 
 def explanation_figure(images: torch.Tensor, result: MiningResult,
-                       image_ids: Sequence[object] | None = None, max_images: int = 6):
+                       image_ids: Sequence[object] | None = None, max_images: int = 6,
+                       cue: torch.Tensor | None = None):
     """A matplotlib Figure with 4 columns for a fixed set of probed images.
+
+    The last column shows the spurious set (``result.pixel_masks``, as configured by
+    ``criteria.spurious``), not the union of the criteria.
 
     Args:
         images: (N, C, H, W) float in [0, 1], the images given to ``mine_spurious`` (same order).
         result: its MiningResult.
         image_ids: which images to show (default: the first ``max_images``).
+        cue: optional (N, H, W) bool planted cue pixels (same order), outlined in green on the
+            image and on the spurious set.
     """
     from matplotlib.figure import Figure
     from skimage.segmentation import mark_boundaries
@@ -32,7 +39,8 @@ def explanation_figure(images: torch.Tensor, result: MiningResult,
         else list(range(min(max_images, len(all_ids))))
     fig = Figure(figsize=(8, 2.1 * max(1, len(rows))), layout="constrained")
     axes = fig.subplots(max(1, len(rows)), 4, squeeze=False)
-    titles = ("image", "superpixels", "LIME weight", "spurious mask")
+    titles = ("image" if cue is None else "image (cue outlined)", "superpixels",
+              "LIME weight", "spurious set")
     for r, index in enumerate(rows):
         img = images[index].detach().cpu().permute(1, 2, 0).numpy().clip(0, 1)
         seg = result.segmentation.segments[index]
@@ -44,6 +52,12 @@ def explanation_figure(images: torch.Tensor, result: MiningResult,
         fig.colorbar(heat, ax=axes[r, 2], fraction=0.046)
         axes[r, 3].imshow(img)
         axes[r, 3].imshow(result.pixel_masks[index].numpy(), cmap="Reds", alpha=0.5, vmin=0, vmax=1)
+        if cue is not None and bool(cue[index].any()):
+            for ax in (axes[r, 0], axes[r, 3]):
+                ax.contour(cue[index].float().numpy(), levels=[0.5], colors="lime",
+                           linewidths=1.2)
+        share = 100 * float(result.pixel_masks[index].float().mean())
+        axes[r, 3].set_xlabel(f"{share:.1f}% of pixels", fontsize=8)
         axes[r, 0].set_ylabel(f"{all_ids[index]} (y={int(result.images['label'].iloc[index])})")
     for c, title in enumerate(titles):
         axes[0, c].set_title(title)

@@ -1,4 +1,5 @@
-"""How well mining recovers a known spurious feature: pixel precision and recall per criterion."""
+"""How well mining recovers a known spurious feature: pixel precision and recall per criterion,
+and the share it flags on images with and without the cue."""
 
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ def flagged_pixels(table: pd.DataFrame, segments: torch.Tensor, image_ids: torch
     if not known.all():
         missing = table.loc[~known, "image_id"].iloc[0]
         raise ValueError(f"attributions: image_id {missing} is not among the mined images")
-    rows = torch.as_tensor(row[table["image_id"]].to_numpy())
-    cols = torch.as_tensor(table["segment_id"].to_numpy())
-    flags[rows, cols] = torch.as_tensor(table[criterion].to_numpy(dtype=bool))
+    rows = torch.as_tensor(row[table["image_id"]].to_numpy().copy())
+    cols = torch.as_tensor(table["segment_id"].to_numpy().copy())
+    flags[rows, cols] = torch.as_tensor(table[criterion].to_numpy(dtype=bool).copy())
     return pixel_masks(flags, segments)
 
 
@@ -39,8 +40,11 @@ def cue_recovery(table: pd.DataFrame, segments: torch.Tensor, image_ids: torch.T
 
     Returns:
         ``n_images``, ``n_cued_images``, ``cue_pixels`` and ``chance_precision`` (the precision of
-        flagging pixels at random), and per criterion ``precision``, ``recall`` (pooled over
-        pixels), ``flagged_share`` and ``detected`` (share of cued images whose cue was found).
+        flagging pixels at random), per criterion ``precision``, ``recall`` (pooled over pixels),
+        ``flagged_share`` (of all pixels), ``flagged_share_cued`` / ``flagged_share_uncued`` (of
+        the pixels of the images with / without a cue; NaN without such images) and ``detected``
+        (share of cued images whose cue was found); ``notes``: criterion -> "flags nothing" or
+        "flags everything" for a degenerate criterion.
     """
     if tuple(cue.shape) != tuple(segments.shape):
         raise ValueError(f"cue mask shape {tuple(cue.shape)} does not match the segments "
@@ -48,9 +52,10 @@ def cue_recovery(table: pd.DataFrame, segments: torch.Tensor, image_ids: torch.T
     cued = cue.flatten(1).any(1)
     out: dict[str, Any] = {
         "n_images": len(image_ids), "n_cued_images": int(cued.sum()),
+        "n_uncued_images": int((~cued).sum()),
         "cue_pixels": int(cue.sum()),
         "chance_precision": float(cue.float().mean()) if cue.numel() else float("nan"),
-        "criteria": {},
+        "criteria": {}, "notes": {},
     }
     for criterion in (c for c in FLAG_COLUMNS if c in table.columns):
         flagged = flagged_pixels(table, segments, image_ids, criterion)
@@ -59,10 +64,19 @@ def cue_recovery(table: pd.DataFrame, segments: torch.Tensor, image_ids: torch.T
         out["criteria"][criterion] = {
             "precision": _ratio(hits.sum(), flagged.sum()),
             "recall": _ratio(hits.sum(), cue.sum()),
-            "flagged_share": float(flagged.float().mean()) if flagged.numel() else float("nan"),
+            "flagged_share": _share(flagged),
+            "flagged_share_cued": _share(flagged[cued]),
+            "flagged_share_uncued": _share(flagged[~cued]),
             "detected": _ratio((found & cued).sum(), cued.sum()),
         }
+        share = out["criteria"][criterion]["flagged_share"]
+        if share in (0.0, 1.0):
+            out["notes"][criterion] = "flags nothing" if share == 0.0 else "flags everything"
     return out
+
+
+def _share(flagged: torch.Tensor) -> float:
+    return float(flagged.float().mean()) if flagged.numel() else float("nan")
 
 
 def _ratio(num: torch.Tensor, den: torch.Tensor) -> float:

@@ -1,10 +1,10 @@
-"""``mine_spurious``: LIME attributions, the three criteria and spurious masks of images."""
+"""``mine_spurious``: LIME attributions, the criteria and the spurious masks of images."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ from limeguard.explain.criteria import (
 from limeguard.explain.engines import Attributions, explain
 from limeguard.explain.sampling import image_random_state, sample_masks
 from limeguard.explain.segmentation import Segmentation, SegmentCache, segment_images
+from limeguard.explain.transplant import transplant_scores
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,9 @@ class MiningResult:
         summary: shares flagged per criterion, per class and overall.
         segmentation: segments (N, H, W) int64, n_segments (N,), grid fallback (N,).
         attributions: LIME weights (N, F) of the clean images for their labels.
-        thresholds: the probe-set thresholds of the three criteria.
+        thresholds: the probe-set thresholds of the criteria.
+        degenerate: criterion -> ``nothing`` / ``everything`` for a criterion (or the spurious
+            set) that flags no superpixel or all of them.
     """
 
     table: pd.DataFrame
@@ -53,6 +56,7 @@ class MiningResult:
     segmentation: Segmentation
     attributions: Attributions
     thresholds: dict[str, float]
+    degenerate: dict[str, str] = field(default_factory=dict)
 
 
 def check_num_samples(segmentation: Segmentation, num_samples: int,
@@ -127,7 +131,8 @@ def mine_spurious(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
         region_prior: ``(H, W, criteria_cfg) -> (H, W) bool`` object region; default from config.
         num_classes: classes of the per-class masks; default: the model's output size.
     Raises:
-        ConfigError: num_samples below an image's segment count.
+        ConfigError: num_samples below an image's segment count; a region prior or transplant
+            setting that does not fit the images.
         NonFiniteOutputError: the model's output is not finite on an image (named).
     """
     _validate(images, labels, image_ids)
@@ -138,34 +143,77 @@ def mine_spurious(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
         raise ValueError(f"segmentation: shape {tuple(segmentation.segments.shape)} does not "
                          f"match images {tuple(images.shape)}")
     check_num_samples(segmentation, cfg.lime.num_samples, image_ids)
+    check_fits(images, labels, cfg)
     masks = lime_samples(segmentation, image_ids, cfg)
     attr = explain(model, images, labels, segmentation, masks, image_ids, cfg.lime, cfg.engine,
                    device)
-    width = attr.weights.shape[1]
-    variance = None
-    if "unstable" in cfg.criteria.combine:
-        variance = attribution_variance(model, images, labels, segmentation, masks, image_ids,
-                                        cfg, device)
-    outside, sensitivity = criteria_inputs(model, images, labels, segmentation, width, cfg,
-                                           device, region_prior)
-    valid = torch.arange(width)[None, :] < segmentation.n_segments[:, None]
-    scores, flags, thresholds = flag_superpixels(attr.weights, outside, sensitivity, variance,
-                                                 valid, cfg.criteria)
+    valid = torch.arange(attr.weights.shape[1])[None, :] < segmentation.n_segments[:, None]
+    scores, flags, thresholds, table = score_criteria(
+        model, images, labels, image_ids, segmentation, masks, attr, valid, cfg, device,
+        region_prior)
     masks_px = reports.pixel_masks(flags["spurious"], segmentation.segments)
     if num_classes is None:
         num_classes = _num_classes(model, images[:1], device)
-    table = reports.attribution_table(image_ids, labels, attr.weights, valid, outside, scores,
-                                      flags)
-    log.info("mine: %d images, %d superpixels, %.1f%% spurious", len(images), len(table),
-             100 * float(table["spurious"].mean()) if len(table) else 0.0)
+    degenerate = reports.degenerate_criteria(flags, valid)
+    _log_summary(table, degenerate, thresholds, cfg.criteria.spurious)
     return MiningResult(
         table=table,
         images=reports.image_table(image_ids, labels, segmentation.n_segments,
-                                   segmentation.fallback, attr.intercept, attr.score, masks_px),
+                                   segmentation.fallback, attr.intercept, attr.score, masks_px,
+                                   flags, segmentation.segments),
         pixel_masks=masks_px,
         class_masks=reports.class_masks(masks_px, labels, num_classes, cfg.class_mask_threshold),
-        summary=reports.summary_table(table, masks_px, labels, num_classes),
-        segmentation=segmentation, attributions=attr, thresholds=thresholds)
+        summary=reports.summary_table(table, masks_px, labels, num_classes, degenerate),
+        segmentation=segmentation, attributions=attr, thresholds=thresholds,
+        degenerate=degenerate)
+
+
+def score_criteria(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                   image_ids: Sequence[object], segmentation: Segmentation,
+                   masks: list[np.ndarray], attr: Attributions, valid: torch.Tensor,
+                   cfg: MiningConfig, device: torch.device, region_prior: RegionPrior | None,
+                   ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], dict[str, float],
+                              pd.DataFrame]:
+    """Scores, flags and thresholds of every criterion (and the spurious set), and the
+    attribution table, from the clean attributions ``attr`` of the images."""
+    width = attr.weights.shape[1]
+    variance = attribution_variance(model, images, labels, segmentation, masks, image_ids, cfg,
+                                    device)
+    outside, sensitivity = criteria_inputs(model, images, labels, segmentation, width, cfg,
+                                           device, region_prior)
+    transplant = transplant_scores(model, images, labels, segmentation.segments, valid,
+                                   image_ids, cfg.criteria.transplant, cfg.lime, cfg.seed, device)
+    scores, flags, thresholds = flag_superpixels(attr.weights, outside, sensitivity, variance,
+                                                 valid, cfg.criteria, transplant)
+    extra = {"transplant_screen": transplant.screen, "transplant_effect": transplant.effect,
+             "transplant_null": transplant.null, "transplant_null2": transplant.null2}
+    table = reports.attribution_table(image_ids, labels, attr.weights, valid, outside, scores,
+                                      flags, extra)
+    return scores, flags, thresholds, table
+
+
+def check_fits(images: torch.Tensor, labels: torch.Tensor, cfg: MiningConfig) -> None:
+    """ConfigError naming the key when the region prior or the transplant settings do not fit
+    the (N, C, H, W) ``images`` and their ``labels``."""
+    cfg.criteria.check_fits(images.shape[2], images.shape[3])
+    cfg.criteria.transplant.check_fits(labels.tolist())
+
+
+def _log_summary(table: pd.DataFrame, degenerate: dict[str, str], thresholds: dict[str, float],
+                 spurious: str) -> None:
+    log.info("mine: %d images, %d superpixels, %.1f%% spurious (%s; transplant threshold %.3f)",
+             table["image_id"].nunique(), len(table),
+             100 * float(table["spurious"].mean()) if len(table) else 0.0,
+             ", ".join(f"{c} {100 * float(table[c].mean()):.1f}%"
+                       for c in reports.FLAG_COLUMNS[:-1]) if len(table) else "-",
+             thresholds["transplant"])
+    for name, what in degenerate.items():
+        if name == "spurious":
+            log.warning("mine: the spurious set holds %s of the %d superpixels (criteria.spurious "
+                        "= %s)", what, len(table), spurious)
+        else:
+            log.warning("mine: criterion %r flags %s of the %d superpixels (threshold %.4g)",
+                        name, what, len(table), thresholds.get(name, np.nan))
 
 
 def _num_classes(model: nn.Module, image: torch.Tensor, device: torch.device) -> int:

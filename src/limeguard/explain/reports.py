@@ -8,14 +8,31 @@ import numpy as np
 import pandas as pd
 import torch
 
-FLAG_COLUMNS = ("irrelevant", "sensitive", "unstable", "spurious")
+FLAG_COLUMNS = ("irrelevant", "sensitive", "unstable", "transplant", "spurious")
+
+
+def degenerate_criteria(flags: dict[str, torch.Tensor], valid: torch.Tensor) -> dict[str, str]:
+    """Criterion -> ``"nothing"`` or ``"everything"`` for the flag columns that flag no valid
+    superpixel, or all of them (empty when there are no superpixels)."""
+    out: dict[str, str] = {}
+    if not bool(valid.any()):
+        return out
+    for name in FLAG_COLUMNS:
+        share = float(flags[name][valid].float().mean())
+        if share == 0.0:
+            out[name] = "nothing"
+        elif share == 1.0:
+            out[name] = "everything"
+    return out
 
 
 def attribution_table(image_ids: Sequence[object], labels: torch.Tensor, weights: torch.Tensor,
                       valid: torch.Tensor, outside: torch.Tensor, scores: dict[str, torch.Tensor],
-                      flags: dict[str, torch.Tensor]) -> pd.DataFrame:
+                      flags: dict[str, torch.Tensor],
+                      extra: dict[str, torch.Tensor] | None = None) -> pd.DataFrame:
     """One row per (image, superpixel): image_id, label, segment_id, weight, outside_frac,
-    ``<criterion>_score`` and the boolean flags irrelevant/sensitive/unstable/spurious."""
+    ``<criterion>_score``, the ``extra`` (N, F) columns (e.g. ``transplant_null``) and the boolean
+    flags irrelevant/sensitive/unstable/transplant/spurious."""
     rows, cols = valid.nonzero(as_tuple=True)
     data = {
         "image_id": pd.Series(list(image_ids)).iloc[rows.numpy()].reset_index(drop=True),
@@ -26,6 +43,8 @@ def attribution_table(image_ids: Sequence[object], labels: torch.Tensor, weights
     }
     for name, score in scores.items():
         data[f"{name}_score"] = score[rows, cols].numpy().astype(np.float32)
+    for name, values in (extra or {}).items():
+        data[name] = values[rows, cols].numpy()
     for name in FLAG_COLUMNS:
         data[name] = flags[name][rows, cols].numpy().astype(bool)
     return pd.DataFrame(data)
@@ -53,9 +72,10 @@ def class_masks(masks: torch.Tensor, labels: torch.Tensor, num_classes: int,
 
 
 def summary_table(table: pd.DataFrame, masks: torch.Tensor, labels: torch.Tensor,
-                  num_classes: int) -> pd.DataFrame:
+                  num_classes: int, degenerate: dict[str, str] | None = None) -> pd.DataFrame:
     """Share of superpixels flagged per criterion, per class (``scope`` class) and overall
-    (``scope`` all, label -1), with images, superpixels and the share of pixels masked."""
+    (``scope`` all, label -1), with images, superpixels and the share of pixels masked;
+    ``note`` on the overall row names the criteria that flag nothing or everything."""
     pixel_share = masks.flatten(1).to(torch.float64).mean(1).numpy()
     rows = []
     for label in [-1, *range(num_classes)]:
@@ -67,14 +87,27 @@ def summary_table(table: pd.DataFrame, masks: torch.Tensor, labels: torch.Tensor
             row[f"share_{name}"] = float(part[name].mean()) if len(part) else float("nan")
         row["pixel_share_spurious"] = (float(pixel_share[chosen].mean()) if chosen.any()
                                        else float("nan"))
+        row["note"] = degenerate_note(degenerate or {}) if label < 0 else ""
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def degenerate_note(degenerate: dict[str, str]) -> str:
+    """``"transplant flags nothing; sensitive flags everything"`` ("" when none is degenerate)."""
+    return "; ".join(f"{name} flags {what}" for name, what in degenerate.items())
+
+
 def image_table(image_ids: Sequence[object], labels: torch.Tensor, n_segments: torch.Tensor,
                 fallback: torch.Tensor, intercept: torch.Tensor, score: torch.Tensor,
-                masks: torch.Tensor) -> pd.DataFrame:
-    """One row per image: segment count, grid fallback, LIME intercept and R^2, masked share."""
+                masks: torch.Tensor, flags: dict[str, torch.Tensor] | None = None,
+                segments: torch.Tensor | None = None) -> pd.DataFrame:
+    """One row per image: segment count, grid fallback, LIME intercept and R^2, the share of its
+    pixels in the spurious set (``pixel_share_spurious``) and, given the (N, F) ``flags`` and
+    (N, H, W) ``segments``, the share each criterion flags (``pixel_share_<criterion>``)."""
+    shares = {}
+    if flags is not None and segments is not None:
+        shares = {f"pixel_share_{name}": pixel_masks(flags[name], segments).flatten(1)
+                  .to(torch.float32).mean(1).numpy() for name in FLAG_COLUMNS if name != "spurious"}
     return pd.DataFrame({
         "image_id": list(image_ids),
         "label": labels.numpy().astype(np.int64),
@@ -82,6 +115,7 @@ def image_table(image_ids: Sequence[object], labels: torch.Tensor, n_segments: t
         "grid_fallback": fallback.numpy().astype(bool),
         "lime_intercept": intercept.numpy(),
         "lime_r2": score.numpy(),
+        **shares,
         "pixel_share_spurious": masks.flatten(1).to(torch.float32).mean(1).numpy(),
     })
 

@@ -44,9 +44,10 @@ class RefinementLoss:
     and masked with their fill (``counterfactual``: each takes a random batch image's pixels on
     the union of both masks); the first term (``x_adv``, or the batch itself without
     augmentation) starts from that partly masked batch (or the clean batch, see
-    ``adv_on_masked``: a clean term on the cued images would keep paying the shortcut); the masking term is the mean CE over the masked images; the
-    penalty is :func:`input_gradient_penalty` on the clean batch (weights ``m`` for ``rrr``,
-    ``s ⊙ m`` for ``loss_gradient``); the consistency term is ``KL(p(x) || p(x_masked))`` over the
+    ``adv_on_masked``: a clean term on the cued images would keep paying the shortcut); the
+    masking term is the mean CE over the masked images; the penalty is
+    :func:`input_gradient_penalty` on the clean batch (weights ``m`` for ``rrr``, ``s ⊙ m`` for
+    ``loss_gradient``); the consistency term is ``KL(p(x) || p(x_masked))`` over the
     masked images. Terms switched off are not computed. With an all-zero mask set
     (:attr:`empty_spurious_set`) only the first term is: the round is adversarial fine-tuning.
 

@@ -45,6 +45,8 @@ class ModelResults:
             (``limeguard.evaluation.predict.cue_reliance``).
         cue_recovery: planted-cue variant, mined models only: mining precision and recall of the
             cue's pixels (``limeguard.explain.groundtruth.cue_recovery``).
+        uncued_robustness: planted-cue variant only: clean and AutoAttack accuracy on the uncued
+            test images (``limeguard.evaluation.robustness.autoattack_accuracy``).
         notes: free-text remarks shown in the report (e.g. an empty spurious set).
         seed: the seed this model was trained with (None: unknown).
     """
@@ -58,6 +60,7 @@ class ModelResults:
     bound_summary: Mapping[str, Any] | None = None
     cue_reliance: Mapping[str, Any] | None = None
     cue_recovery: Mapping[str, Any] | None = None
+    uncued_robustness: Mapping[str, Any] | None = None
     notes: Sequence[str] = ()
     seed: int | None = None
 

@@ -14,13 +14,21 @@ from limeguard.reporting.numbers import finite
 from limeguard.reporting.tables import md_table, num, pct
 from limeguard.reporting.view import RunView
 
-CRITERIA = ("irrelevant", "sensitive", "unstable", "spurious")
+CRITERIA = ("irrelevant", "sensitive", "unstable", "transplant", "spurious")
 
 
 def reliance(view: RunView) -> dict[str, Mapping[str, Any]]:
-    """Model -> its cue reliance (first seed), for the models that have one."""
-    return {name: runs[0].cue_reliance for name, runs in view.models.items()
-            if runs[0].cue_reliance is not None}
+    """Model -> its cue reliance (first seed), for the models that have one, in the order
+    standard, adversarial, control, round_1 .. round_T."""
+    return {name: view.models[name][0].cue_reliance for name in view.ordered
+            if view.models[name][0].cue_reliance is not None}
+
+
+def uncued_robustness(view: RunView) -> dict[str, Mapping[str, Any]]:
+    """Model -> clean and AutoAttack accuracy on the uncued test images (first seed), in the
+    order of :func:`reliance`."""
+    return {name: view.models[name][0].uncued_robustness for name in view.ordered
+            if view.models[name][0].uncued_robustness is not None}
 
 
 def recovery(view: RunView) -> dict[str, Mapping[str, Any]]:
@@ -86,28 +94,57 @@ def section(view: RunView) -> str:
     if not rel and not rec:
         return ""
     lines = ["## Planted spurious cue", "",
-             "A class-specific coloured patch was planted in a share of each class's images "
+             "A class-specific patch (a flat colour or a fixed texture) was planted in a share of "
+             "each class's images "
              "(`data.spurious`). *Aligned*: the cue of the image's class; *swapped*: on the same "
              "images, the cue of another class. The gap (aligned - swapped accuracy) measures the "
              "model's reliance on the cue. Data: " + view.caption + "."]
     if rel:
-        rows = [[name, r["n_images"], pct(r["aligned_accuracy"]), pct(r["swapped_accuracy"]),
-                 _points(r["gap"]), pct(r.get("cued_swapped_accuracy"))]
-                for name, r in rel.items()]
-        lines += ["", md_table(["model", "n images", "aligned", "swapped", "gap (points)",
-                                "swapped, cued images only"], rows), "", verdict(view)]
+        lines += ["", _reliance_table(rel, uncued_robustness(view)), "", verdict(view)]
     if rec:
-        rows = []
-        for name, r in rec.items():
-            crit = r["criteria"]
-            rows.append([name, r["n_cued_images"], num(r["chance_precision"], 2),
-                         *(f"{pct(crit[c]['precision'])} / {pct(crit[c]['recall'])}"
-                           if c in crit else "n/a" for c in CRITERIA)])
-        lines += ["", "Mining against the planted pixels: precision / recall in % (pixels pooled "
-                  "over the mined images; *spurious* is the configured combination of the "
-                  "criteria). Chance precision: the cue's share of all mined pixels.", "",
-                  md_table(["mined model", "cued images", "chance precision", *CRITERIA], rows)]
+        lines += ["", _mining_table(rec)]
     return "\n".join(lines)
+
+
+def _reliance_table(rel: Mapping[str, Mapping[str, Any]],
+                    uncued: Mapping[str, Mapping[str, Any]]) -> str:
+    """Accuracies in %: aligned, swapped, their gap, swapped on cued images, uncued (every test
+    image without a cue) and AutoAttack on the first uncued test images."""
+    rows = [[name, r["n_images"], pct(r["aligned_accuracy"]), pct(r["swapped_accuracy"]),
+             _points(r["gap"]), pct(r.get("cued_swapped_accuracy")), pct(r.get("uncued_accuracy")),
+             pct(uncued.get(name, {}).get("autoattack_accuracy"))]
+            for name, r in rel.items()]
+    table = md_table(["model", "n images", "aligned", "swapped", "gap (points)",
+                      "swapped, cued images only", "uncued", "AutoAttack, uncued"], rows)
+    runs = {(u.get("attack"), u.get("eps_255"), u.get("n_images")) for u in uncued.values()}
+    if not runs:
+        return table
+    attack = "; ".join(f"`{a}` at ε = {num(e)}/255 on the first {n} uncued test images"
+                       for a, e, n in sorted(runs, key=str))
+    return (table + "\n\n*Uncued*: accuracy on the test images with no cue at all; "
+            f"*AutoAttack, uncued*: {attack} (the cue inflates robust accuracy where it is present).")
+
+
+def _mining_table(rec: Mapping[str, Mapping[str, Any]]) -> str:
+    """Per mined model and criterion: precision / recall against the planted pixels, and the
+    share of pixels flagged on the cued and on the uncued probe images, with degenerate notes."""
+    rows = []
+    for name, r in rec.items():
+        crit, notes = r["criteria"], r.get("notes", {})
+        for c in (c for c in CRITERIA if c in crit):
+            m = crit[c]
+            rows.append([name, c, f"{pct(m['precision'])} / {pct(m['recall'])}",
+                         pct(m.get("flagged_share_cued")), pct(m.get("flagged_share_uncued")),
+                         notes.get(c, "")])
+    first = next(iter(rec.values()))
+    return "\n".join([
+        "Mining against the planted pixels: precision / recall in % (pixels pooled over the "
+        f"{first['n_images']} mined images, {first['n_cued_images']} with a cue; chance "
+        f"precision {num(first['chance_precision'], 3)}, the cue's share of all mined pixels), "
+        "and the share of pixels flagged on the probe images with and without a cue. "
+        "*spurious* is the set refinement uses (`mine.mining.criteria.spurious`).", "",
+        md_table(["mined model", "criterion", "precision / recall", "flagged, cued (%)",
+                  "flagged, uncued (%)", "note"], rows)])
 
 
 def metrics(view: RunView) -> dict[str, Any] | None:
@@ -115,7 +152,8 @@ def metrics(view: RunView) -> dict[str, Any] | None:
     rel, rec = reliance(view), recovery(view)
     if not rel and not rec:
         return None
-    out: dict[str, Any] = {"reliance": rel, "mining": rec, "verdict": verdict(view)}
+    out: dict[str, Any] = {"reliance": rel, "uncued_robustness": uncued_robustness(view),
+                           "mining": rec, "verdict": verdict(view)}
     if view.rounds:
         last = view.rounds[-1]
         out["gap_change"] = {ref: dict(zip(("points", "threshold"), gap_change(view, last, ref),

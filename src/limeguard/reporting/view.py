@@ -58,6 +58,14 @@ class RunView:
         return name in self.models
 
     @property
+    def ordered(self) -> list[str]:
+        """The model names: standard, adversarial, control, round_1 .. round_T, then any others
+        (ablations) in the given order."""
+        fixed = [self.cfg.standard, self.cfg.adversarial, self.cfg.control, *self.rounds]
+        head = [name for name in fixed if name in self.models]
+        return head + [name for name in self.models if name not in head]
+
+    @property
     def autoattack_label(self) -> str:
         """The AutoAttack variant(s) that ran, e.g. ``autoattack_fast``, or ``none``."""
         labels = sorted({v for v in self.variants.values() if v})
@@ -112,16 +120,24 @@ def progress_rows(view: RunView) -> list[dict[str, Any]]:
 
 
 COLLAPSE_DROP = 0.2  # validation accuracy lost by a round, relative to its start, that is a collapse
+CHANCE_MARGIN = 0.05  # a round within this of chance accuracy has collapsed to chance
 
 
 def collapsed_rounds(view: RunView) -> list[str]:
-    """A sentence per round whose validation clean accuracy (last epoch of its history) fell by
-    more than :data:`COLLAPSE_DROP` from that of the model it started from (training diverged)."""
+    """A sentence per round whose validation clean accuracy (last epoch of its history) fell to
+    chance (within :data:`CHANCE_MARGIN`) from at least :data:`COLLAPSE_DROP` above it, where the
+    model it started from stood.
+
+    Chance, not the drop alone: a round selects on cue-neutral validation images, where a model
+    that unlearns a shortcut legitimately scores far below its start's accuracy on cued images.
+    """
+    classes = len(view.manifest.get("classes") or ()) or 10
+    chance = 1 / classes + CHANCE_MARGIN
     names = [view.cfg.adversarial, *view.rounds]
     out = []
-    for previous, name in zip(names, names[1:]):
+    for previous, name in zip(names, names[1:], strict=False):
         start, end = _last_val_clean(view, previous), _last_val_clean(view, name)
-        if start is not None and end is not None and start - end > COLLAPSE_DROP:
+        if start is not None and end is not None and end <= chance < start - COLLAPSE_DROP:
             out.append(f"{name} collapsed: validation clean accuracy {100 * start:.1f}% -> "
                        f"{100 * end:.1f}% (training diverged; its numbers are not a refined model's)")
     return out

@@ -49,7 +49,7 @@ def train_baseline(
     result = train_model(
         net, train.images, train.labels, val.images, val.labels, cfg,
         device=resolve_device(run.device), progress=run.progress,
-        checkpoint_dir=run_directory(checkpoint_dir, model, recipe, train),
+        checkpoint_dir=run_directory(checkpoint_dir, model, recipe, train, {"seed": run.seed}),
     )
     log.info("%s: stopped (%s), best epoch %d", checkpoint_dir, result.stop_reason, result.best_epoch)
     result.model.checkpoint_metadata = {

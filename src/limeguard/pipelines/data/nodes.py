@@ -8,8 +8,8 @@ import torch
 
 from limeguard.cifar.imageset import ImageSet
 from limeguard.cifar.sources import SourceConfig, load_cifar
-from limeguard.cifar.spurious import CueConfig, cued_selection, make_cue, plant_aligned, plant_swapped
 from limeguard.cifar.splits import SplitConfig, make_splits
+from limeguard.cifar.spurious import CueConfig, cued_selection, make_cue, plant_aligned, plant_swapped
 from limeguard.config import from_params
 from limeguard.datasets.tensors import META_KEY
 from limeguard.validation.data_gate import DataGateConfig, raise_on_failure, validate_splits
@@ -32,8 +32,9 @@ def split_data(
 
 def plant_spurious_cue(
     train: ImageSet, val: ImageSet, test: ImageSet, probe: ImageSet, spurious: dict[str, Any]
-) -> tuple[ImageSet, ImageSet, ImageSet, ImageSet, ImageSet, ImageSet, dict[str, Any]]:
-    """The planted-cue variant: aligned train / val / test / probe, swapped val / test, the cue.
+) -> tuple[ImageSet, ImageSet, ImageSet, ImageSet, ImageSet, ImageSet, dict[str, Any], ImageSet]:
+    """The planted-cue variant: aligned train / val / test / probe, swapped val / test, the cue,
+    and the test split as it was before the cue was planted (no image carries one).
 
     The probe set is a subset of train and carries the cue exactly where train does.
     """
@@ -47,12 +48,14 @@ def plant_spurious_cue(
     swapped = [plant_swapped(splits[name], cue, chosen[name], cfg.seed + 1)
                for name in ("val", "test")]
     record = {"class_masks": cue.masks(*train.images.shape[2:]).to(torch.uint8),
-              "positions": cue.positions, "colours": cue.colours,
+              "positions": cue.positions, "colours": cue.colours, "patterns": cue.patterns,
               "train_cued_ids": train.ids[chosen["train"]],
               "test_cued_ids": test.ids[chosen["test"]],
               META_KEY: {"fraction": cfg.fraction, "patch_size": cfg.patch_size,
-                         "seed": cfg.seed, "classes": list(train.classes)}}
-    return (*aligned, *swapped, record)
+                         "seed": cfg.seed, "placement": cfg.placement, "content": cfg.content,
+                         "margin": cfg.margin, "object_box": cfg.object_box,
+                         "classes": list(train.classes)}}
+    return (*aligned, *swapped, record, test)
 
 
 def validate_data(

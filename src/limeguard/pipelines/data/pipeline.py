@@ -1,7 +1,8 @@
 """``data``: load CIFAR -> stratified splits -> Great Expectations gate -> model inputs.
 
 With ``data.spurious.enabled`` (the ``spurious`` env) a class-specific cue is planted into the
-splits before the gate, and swapped validation and test sets are written beside them.
+splits before the gate, and swapped validation and test sets are written beside them, with the
+test split as it was before the cue (``test_uncued_images``).
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -16,7 +17,8 @@ from limeguard.pipelines.data.nodes import (
 )
 from limeguard.pipelines.shape import spurious_enabled
 
-SPURIOUS_OUTPUTS = ["val_swapped_images", "test_swapped_images", "spurious_cue"]
+SPURIOUS_OUTPUTS = ["val_swapped_images", "test_swapped_images", "spurious_cue",
+                    "test_uncued_images"]
 
 
 def create_pipeline(**kwargs) -> Pipeline:

@@ -22,6 +22,7 @@ from limeguard.evaluation import (
     summarize,
 )
 from limeguard.evaluation.predict import cue_reliance, predict
+from limeguard.evaluation.robustness import autoattack_accuracy
 from limeguard.runtime import RuntimeConfig, resolve_device
 
 
@@ -82,11 +83,27 @@ def corruption_accuracy(
 
 
 def reliance_on_cue(
-    model: nn.Module, aligned: ImageSet, swapped: ImageSet, runtime: dict[str, Any]
+    model: nn.Module, aligned: ImageSet, swapped: ImageSet, uncued: ImageSet,
+    runtime: dict[str, Any],
 ) -> dict[str, Any]:
-    """Accuracy on the aligned and swapped test sets of the planted-cue variant, and the gap."""
+    """Accuracy on the aligned, swapped and uncued test sets of the planted-cue variant, and the
+    aligned-swapped gap."""
     run = from_params(RuntimeConfig, runtime, "runtime")
-    return cue_reliance(model, aligned, swapped, resolve_device(run.device))
+    return cue_reliance(model, aligned, swapped, uncued, resolve_device(run.device))
+
+
+def attack_uncued(
+    model: nn.Module, uncued: ImageSet, evaluate: dict[str, Any], runtime: dict[str, Any]
+) -> dict[str, Any]:
+    """Clean and AutoAttack accuracy on (the first ``max_images`` of) the uncued test images, with
+    the evaluation's own AutoAttack, radius, batches and seeds (the cue inflates robust accuracy
+    where it is present)."""
+    cfg = from_params(EvaluateParams, evaluate, "evaluate")
+    run = from_params(RuntimeConfig, runtime, "runtime")
+    images = _first(uncued, cfg.max_images)
+    return autoattack_accuracy(model, images.images, images.labels, images.ids, cfg.attacks,
+                               cfg.masking.autoattack, device=resolve_device(run.device),
+                               progress=run.progress)
 
 
 def estimate_bound(

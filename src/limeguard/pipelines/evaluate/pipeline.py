@@ -4,6 +4,7 @@ from kedro.pipeline import Node, Pipeline
 
 from limeguard.pipelines.evaluate.nodes import (
     attack_model,
+    attack_uncued,
     check_masking,
     corruption_accuracy,
     estimate_bound,
@@ -38,16 +39,20 @@ def evaluation_template() -> Pipeline:
              ["bound_table", "bound_summary"], name="estimate_bound"),
     ]
     if spurious_enabled():
-        nodes.append(Node(reliance_on_cue, ["model", "test_images", "test_swapped_images",
-                                            "params:runtime"], "cue_reliance",
-                          name="reliance_on_cue"))
+        nodes += [
+            Node(reliance_on_cue, ["model", "test_images", "test_swapped_images",
+                                   "test_uncued_images", "params:runtime"], "cue_reliance",
+                 name="reliance_on_cue"),
+            Node(attack_uncued, ["model", "test_uncued_images", *shared], "uncued_robustness",
+                 name="attack_uncued"),
+        ]
     return Pipeline(nodes)
 
 
 def namespaced_evaluation(model: str) -> Pipeline:
     template = evaluation_template()
     shared = {"test_images", "train_images", "cifar10c_images", "cifar10c_index",
-              "test_swapped_images"} & template.inputs()
+              "test_swapped_images", "test_uncued_images"} & template.inputs()
     return Pipeline(
         template, namespace=model,
         inputs={"model": f"{model}_model", "bound_masks": "adversarial.spurious_masks",

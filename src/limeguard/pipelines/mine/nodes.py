@@ -16,7 +16,7 @@ from limeguard.datasets.tensors import META_KEY
 from limeguard.explain.config import MiningConfig
 from limeguard.explain.figures import explanation_figure
 from limeguard.explain.groundtruth import cue_recovery
-from limeguard.explain.mining import MiningResult, mine_spurious
+from limeguard.explain.mining import MiningResult, check_fits, mine_spurious
 from limeguard.explain.segmentation import Segmentation, segment_images
 from limeguard.explain.stability import explanation_stability
 from limeguard.refine import render_superpixel_scores
@@ -56,8 +56,14 @@ def choose_mining_images(probe: ImageSet, train: ImageSet, mine: dict[str, Any])
 
 
 def segment_mining_images(images: ImageSet, mine: dict[str, Any]) -> dict[str, Any]:
-    """SLIC superpixels, computed once and reused by every round (grid fallback recorded)."""
+    """SLIC superpixels, computed once and reused by every round (grid fallback recorded).
+
+    Raises:
+        ConfigError: the region prior or the transplant settings do not fit the mining images
+            (refused here, before any model is mined).
+    """
     cfg = from_params(MineParams, mine, "mine").mining
+    check_fits(images.images, images.labels, cfg)
     seg = segment_images(images.images, cfg.segmentation)
     return {"segments": seg.segments, "n_segments": seg.n_segments, "fallback": seg.fallback,
             "ids": images.ids, META_KEY: {"n_images": len(images)}}
@@ -65,16 +71,19 @@ def segment_mining_images(images: ImageSet, mine: dict[str, Any]) -> dict[str, A
 
 def mine_model(
     model: nn.Module, images: ImageSet, segments: dict[str, Any], mine: dict[str, Any],
-    runtime: dict[str, Any],
+    runtime: dict[str, Any], cue: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame, Any, dict[str, Any]]:
-    """Attribution table, spurious masks, summary, explanation figure and stability of ``model``."""
+    """Attribution table, spurious masks, summary, explanation figure and stability of ``model``;
+    with the planted ``cue`` record (the planted-cue variant) the figure outlines the cue."""
     cfg = from_params(MineParams, mine, "mine")
     device = resolve_device(from_params(RuntimeConfig, runtime, "runtime").device)
     seg = _segmentation(segments, images)
     ids = images.ids.tolist()
     result = mine_spurious(model, images.images, images.labels, ids, cfg.mining, device,
                            segmentation=seg, num_classes=images.num_classes)
-    figure = explanation_figure(images.images, result, ids[: cfg.figure_images], cfg.figure_images)
+    truth = None if cue is None else _truth(images, cue)
+    figure = explanation_figure(images.images, result, ids[: cfg.figure_images], cfg.figure_images,
+                                cue=truth)
     k = min(cfg.stability_images, len(images))
     stability = explanation_stability(
         model, images.images[:k], images.labels[:k], _subset(seg, k), ids[:k], cfg.mining, device,
@@ -83,6 +92,8 @@ def mine_model(
     return result.table, _masks(result, images, seg), result.summary, figure, {
         **stability, "thresholds": result.thresholds,
         "share_spurious": float(result.table["spurious"].mean()) if len(result.table) else 0.0,
+        "pixel_share_spurious": float(result.pixel_masks.float().mean()) if len(images) else 0.0,
+        "degenerate_criteria": result.degenerate,
     }
 
 
@@ -91,9 +102,13 @@ def recover_cue(
 ) -> dict[str, Any]:
     """Mining precision and recall of the planted cue's pixels, per criterion and combined."""
     seg = _segmentation(segments, images)
-    truth = cue_pixel_masks(images.labels, images.ids, cue["train_cued_ids"],
-                            cue["class_masks"].bool())
-    return cue_recovery(attributions, seg.segments, images.ids, truth)
+    return cue_recovery(attributions, seg.segments, images.ids, _truth(images, cue))
+
+
+def _truth(images: ImageSet, cue: dict[str, Any]) -> torch.Tensor:
+    """(N, H, W) bool: the planted cue pixels of the mining images (empty where uncued)."""
+    return cue_pixel_masks(images.labels, images.ids, cue["train_cued_ids"],
+                           cue["class_masks"].bool())
 
 
 def _segmentation(segments: dict[str, Any], images: ImageSet) -> Segmentation:
@@ -112,16 +127,18 @@ def _masks(result: MiningResult, images: ImageSet, seg: Segmentation) -> dict[st
         "pixel_masks": result.pixel_masks.to(torch.uint8),   # (N, H, W) 1 = spurious
         "class_masks": result.class_masks.float(),           # (classes, H, W) in [0, 1]
         "sensitivity": _sensitivity_maps(result, images, seg),  # (N, 1, H, W), mean 1 on masks
+        "flagged_share": result.pixel_masks.flatten(1).float().mean(1),  # (N,) in [0, 1]
         "ids": images.ids, "labels": images.labels,
-        META_KEY: {"thresholds": result.thresholds},
+        META_KEY: {"thresholds": result.thresholds, "degenerate_criteria": result.degenerate},
     }
 
 
 def _sensitivity_maps(result: MiningResult, images: ImageSet, seg: Segmentation) -> torch.Tensor:
     """Each superpixel's sensitivity score painted on its pixels (the penalty's weights s)."""
     table = result.table
-    row = pd.Series(range(len(images)), index=images.ids.tolist())[table["image_id"]].to_numpy()
+    row = pd.Series(range(len(images)), index=images.ids.tolist())[table["image_id"]].to_numpy().copy()
     scores = torch.zeros(len(images), int(seg.n_segments.max()) if len(images) else 0)
-    scores[torch.as_tensor(row), torch.as_tensor(table["segment_id"].to_numpy())] = torch.as_tensor(
-        table["sensitive_score"].to_numpy(), dtype=torch.float32)
+    cols = table["segment_id"].to_numpy().copy()
+    scores[torch.as_tensor(row), torch.as_tensor(cols)] = torch.as_tensor(
+        table["sensitive_score"].to_numpy().copy(), dtype=torch.float32)
     return render_superpixel_scores(seg.segments, scores, result.pixel_masks)

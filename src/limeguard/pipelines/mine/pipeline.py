@@ -25,10 +25,13 @@ def segmentation_pipeline() -> Pipeline:
 
 
 def mining_template() -> Pipeline:
-    """Mine one ``model``; in the planted-cue variant also score the miner against the cue."""
-    nodes = [Node(mine_model, ["model", "mining_images", "mining_segments", "params:mine",
-                               "params:runtime"], MINING_OUTPUTS, name="mine_model")]
-    if spurious_enabled():
+    """Mine one ``model``; in the planted-cue variant the figure outlines the cue and the miner is
+    scored against it."""
+    planted = spurious_enabled()
+    inputs = ["model", "mining_images", "mining_segments", "params:mine", "params:runtime"]
+    nodes = [Node(mine_model, inputs + (["spurious_cue"] if planted else []), MINING_OUTPUTS,
+                  name="mine_model")]
+    if planted:
         nodes.append(Node(recover_cue, ["attributions", "mining_images", "mining_segments",
                                         "spurious_cue"], "cue_recovery", name="recover_cue"))
     return Pipeline(nodes)

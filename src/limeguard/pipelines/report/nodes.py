@@ -12,7 +12,8 @@ from limeguard.reporting import ModelResults, ReportConfig, ReportInputs, build_
 KINDS = {"robust_summary": "summary", "masking_checks": "masking", "corruption_accuracy": "corruption",
          "history": "history", "mining_summary": "mining", "bound_table": "bound",
          "bound_summary": "bound_summary", "round_info": "round_info",
-         "cue_reliance": "cue_reliance", "cue_recovery": "cue_recovery"}
+         "cue_reliance": "cue_reliance", "cue_recovery": "cue_recovery",
+         "uncued_robustness": "uncued_robustness"}
 
 
 def build_run_report(
@@ -37,8 +38,22 @@ def build_run_report(
 
 def _model_results(parts: dict[str, Any]) -> ModelResults:
     info = parts.pop("round_info", None)
-    notes = ()
-    if info and info.get("empty_spurious_set"):
-        notes = (f"round {info['round']}: nothing was flagged spurious, so this round was plain "
-                 "adversarial fine-tuning",)
-    return ModelResults(**parts, notes=notes)
+    return ModelResults(**parts, notes=round_notes(info) if info else ())
+
+
+def round_notes(info: dict[str, Any]) -> tuple[str, ...]:
+    """What the report says about a round besides its numbers: its masks, which criterion kept
+    which epoch, an empty spurious set, a divergence."""
+    k = info["round"]
+    notes = [f"round {k}: masks {info.get('masks', 'mined')}"]
+    selection = info.get("selection")
+    if selection:
+        notes.append(f"round {k}: epoch {info['best_epoch'] + 1} kept, chosen by "
+                     f"{selection['metric']} on {selection['n_images']} {selection['split']} images")
+    if info.get("empty_spurious_set"):
+        notes.append(f"round {k}: nothing was flagged spurious, so this round was plain "
+                     "adversarial fine-tuning")
+    if info.get("stop_reason") == "diverged":
+        notes.append(f"round {k}: the loss diverged; the last good weights (epoch "
+                     f"{info['best_epoch'] + 1}) were kept")
+    return tuple(notes)

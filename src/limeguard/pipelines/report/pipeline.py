@@ -24,6 +24,7 @@ def report_inputs() -> dict[str, str]:
             inputs[f"{model}__round_info"] = f"{model}.round_info"
         if planted:
             inputs[f"{model}__cue_reliance"] = f"{model}.cue_reliance"
+            inputs[f"{model}__uncued_robustness"] = f"{model}.uncued_robustness"
             if f"{model}__mining_summary" in inputs:
                 inputs[f"{model}__cue_recovery"] = f"{model}.cue_recovery"
     return inputs

@@ -1,0 +1,67 @@
+"""Clean and AutoAttack accuracy of a model on one image set, as the full evaluation measures them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from limeguard.config import ConfigError
+from limeguard.evaluation.config import EvalConfig
+from limeguard.evaluation.runner import evaluate_model
+
+
+def autoattack_only(cfg: EvalConfig, labels: Sequence[str]) -> EvalConfig:
+    """``cfg`` with only its AutoAttack (the first of ``labels`` it configures), at the headline ε.
+
+    Batches, seeds and the skipping of misclassified images stay those of ``cfg``, and every
+    (batch, attack, ε) derives its own seed, so the rows equal those of the full evaluation.
+
+    Raises:
+        ConfigError: ``cfg`` configures none of ``labels``.
+    """
+    specs = {spec.key: spec for spec in cfg.attacks}
+    label = next((name for name in labels if name in specs), None)
+    if label is None:
+        raise ConfigError(f"evaluate.attacks: no AutoAttack configured (labels {list(labels)}); "
+                          f"configured: {list(specs)}")
+    return dataclasses.replace(cfg, attacks=(dataclasses.replace(specs[label], sweep=False),))
+
+
+def autoattack_accuracy(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, image_ids: Sequence | None,
+    cfg: EvalConfig, autoattack_labels: Sequence[str], device: torch.device | str = "cpu",
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Clean and AutoAttack accuracy (fractions in [0, 1]) at ``cfg.headline_eps_255``.
+
+    Args:
+        model: classifier returning logits; moved to ``device``.
+        images: ``(N, C, H, W)`` float32 in [0, 1].
+        labels: ``(N,)`` int64 class labels.
+        image_ids: ``N`` unique identifiers (default ``0 .. N-1``).
+        cfg: the evaluation's configuration; only its AutoAttack runs (:func:`autoattack_only`).
+        autoattack_labels: the labels that count as AutoAttack, preferred first.
+        device: where the model runs.
+        progress: show a progress bar.
+
+    Returns:
+        ``n_images``, ``clean_accuracy``, ``autoattack_accuracy``, ``attack`` (the label that ran)
+        and ``eps_255``. Images misclassified clean count as not robust.
+    """
+    only = autoattack_only(cfg, autoattack_labels)
+    attack = only.attacks[0].key
+    results = evaluate_model(model.to(device), images, labels, image_ids, only, device=device,
+                             progress=progress)
+    clean = results.loc[results["attack"] == "clean", "correct"]
+    attacked = results.loc[results["attack"] == attack, "correct"]
+    return {"n_images": len(images), "clean_accuracy": _mean(clean),
+            "autoattack_accuracy": _mean(attacked), "attack": attack,
+            "eps_255": float(cfg.headline_eps_255)}
+
+
+def _mean(correct: Any) -> float:
+    return float(correct.mean()) if len(correct) else float("nan")

@@ -1,0 +1,68 @@
+"""Nodes of the ``mine`` pipeline with dict params: fit checks, the cue overlay, recorded shares."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from limeguard.cifar.imageset import ImageSet
+from limeguard.config import ConfigError
+from limeguard.datasets.tensors import META_KEY
+from limeguard.pipelines.mine.nodes import mine_model, recover_cue, segment_mining_images
+from tests.explain.conftest import TinyCNN, smooth_images
+
+MINE = {"figure_images": 2, "stability_images": 2, "stability_seeds": [0, 1],
+        "mining": {"lime": {"num_samples": 60},
+                   "criteria": {"copies": 2, "transplant": {"recipients": 2}}}}
+RUNTIME = {"device": "cpu"}
+
+
+def image_set(n: int = 8) -> ImageSet:
+    return ImageSet(smooth_images(n, seed=7), torch.arange(n) % 4, torch.arange(100, 100 + n),
+                    ("a", "b", "c", "d"))
+
+
+def cue_record(images: ImageSet) -> dict:
+    masks = torch.zeros((4, 32, 32), dtype=torch.uint8)
+    for c in range(4):
+        masks[c, 2 + 6 * c: 6 + 6 * c, 2:6] = 1
+    return {"class_masks": masks, "train_cued_ids": images.ids[:6], META_KEY: {}}
+
+
+@pytest.mark.parametrize(("criteria", "key"), [
+    ({"center_frac": 0.01}, "center_frac"),
+    ({"transplant": {"recipients": 6}}, "transplant.recipients"),
+])
+def test_segmentation_refuses_settings_that_do_not_fit(criteria: dict, key: str) -> None:
+    params = {**MINE, "mining": {**MINE["mining"], "criteria": criteria}}
+    with pytest.raises(ConfigError, match=key):
+        segment_mining_images(image_set(), params)
+
+
+def test_mine_model_records_shares_and_outlines_the_cue() -> None:
+    images = image_set()
+    segments = segment_mining_images(images, MINE)
+    torch.manual_seed(0)
+    cue = cue_record(images)
+    table, masks, summary, figure, stability = mine_model(TinyCNN().eval(), images, segments,
+                                                          MINE, RUNTIME, cue)
+    assert masks["flagged_share"].shape == (8,)
+    torch.testing.assert_close(masks["flagged_share"],
+                               masks["pixel_masks"].flatten(1).float().mean(1))
+    assert set(masks[META_KEY]["thresholds"]) == {"irrelevant", "sensitive", "unstable",
+                                                  "transplant"}
+    assert "degenerate_criteria" in stability and "note" in summary.columns
+    assert {"transplant", "transplant_score", "transplant_null"} <= set(table.columns)
+    assert figure.axes[0].get_title() == "image (cue outlined)"
+    assert len(figure.axes[0].collections) == 1  # the first figure image carries a cue
+    recovery = recover_cue(table, images, segments, cue)
+    assert recovery["n_cued_images"] == 6 and recovery["n_uncued_images"] == 2
+    assert {"flagged_share_cued", "flagged_share_uncued"} <= set(recovery["criteria"]["spurious"])
+
+
+def test_mine_model_without_a_cue_draws_no_outline() -> None:
+    images = image_set()
+    segments = segment_mining_images(images, MINE)
+    torch.manual_seed(0)
+    *_, figure, _ = mine_model(TinyCNN().eval(), images, segments, MINE, RUNTIME)
+    assert figure.axes[0].get_title() == "image" and not figure.axes[0].collections
