@@ -51,23 +51,25 @@ def refine(model: torch.nn.Module, cfg: RefineConfig, placement: str) -> torch.n
 def reliant() -> torch.nn.Module:
     """A SmallCNN that relies on the border patches (gap about 0.77)."""
     x, y, _ = make_images(2000, 0, "border")
-    return train_model(x, y, epochs=4)
+    return train_model(x, y, epochs=12)
 
 
 def test_oracle_masks_halve_the_gap_and_plain_fine_tuning_does_not(reliant) -> None:
     model = reliant
     before = gap(model, "border")
     assert before > 0.4  # the model relies on the patch
-    refined = refine(model, RefineConfig(augment="none"), "border")  # the default terms
+    # the default terms of conf/base (counterfactual masking; augmentation off for speed)
+    refined = refine(model, RefineConfig(augment="none", use_regularization=False), "border")
     plain = refine(model, RefineConfig(ablation="augmentation_only", augment="none"), "border")
     assert gap(refined, "border") <= before / 2
     assert gap(plain, "border") > before / 2
 
 
-def test_the_counterfactual_fill_alone_reduces_the_gap_where_blur_does_not(reliant) -> None:
+def test_the_rrr_penalty_alone_reduces_the_gap_and_blur_masking_does_not(reliant) -> None:
     model = reliant
     before = gap(model, "border")
-    swap = refine(model, RefineConfig(augment="none", use_regularization=False), "border")
-    blur = refine(model, RefineConfig(augment="none", use_regularization=False, fill="blur"),
+    rrr = refine(model, RefineConfig(ablation="regularization_only", augment="none"), "border")
+    blur = refine(model, RefineConfig(ablation="masking_only", augment="none", fill="blur"),
                   "border")
-    assert gap(swap, "border") < before - 0.25 and gap(blur, "border") > gap(swap, "border") + 0.1
+    assert gap(rrr, "border") <= before / 2
+    assert gap(blur, "border") > before / 2
