@@ -31,7 +31,7 @@ ROUNDS = 3
 def outputs(rounds: int) -> list[str]:
     models = ["adversarial", "control", *(f"round_{k}" for k in range(1, rounds + 1))]
     last = ["control.uncued_robustness", f"round_{rounds}.uncued_robustness"]
-    return [f"{m}.cue_reliance" for m in models] + last
+    return [f"{m}.cue_reliance" for m in models] + last + ["adversarial.cue_recovery"]
 
 
 def run_once(env: str, seed: int, masks: str, data_root: Path, keep: Path) -> dict:
@@ -59,6 +59,11 @@ def run_once(env: str, seed: int, masks: str, data_root: Path, keep: Path) -> di
         if folder.name in ("control", f"round_{ROUNDS}") and robust.is_file():
             row["autoattack_uncued"] = json.loads(robust.read_text())["autoattack_accuracy"]
             shutil.copy(robust, target / folder.name)
+        recovery = folder / "cue_recovery.json"
+        if folder.name == "adversarial" and recovery.is_file():
+            spurious = json.loads(recovery.read_text())["criteria"]["spurious"]
+            row["mined_precision"], row["mined_recall"] = spurious["precision"], spurious["recall"]
+            shutil.copy(recovery, target / folder.name)
         out["models"][folder.name] = row
         reliance.unlink()  # a later run reads only what it wrote itself
     return out
@@ -89,6 +94,15 @@ def summary(results: dict) -> list[str]:
             cells = [_mean_std([r.get(key) for r in rows])
                      for key in ("gap", "uncued_accuracy", "autoattack_uncued")]
             lines.append(f"| {masks} | {model} | {len(rows)} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def mining(results: dict) -> list[str]:
+    lines = ["| masks | seed | precision | recall |", "|---|---|---|---|"]
+    for (masks, seed), run in sorted(results.items()):
+        r = run["models"].get("adversarial", {})
+        lines.append(f"| {masks} | {seed} | {pct(r.get('mined_precision'))} | "
+                     f"{pct(r.get('mined_recall'))} |")
     return lines
 
 
@@ -127,7 +141,8 @@ def write(path: Path, args: argparse.Namespace, results: dict, seconds: float) -
              f"{len(results)} runs. Accuracies in % on the test split of the env's data "
              "(CIFAR-10 JPEG q75 mirror with the planted cue); gap = aligned - swapped.", "",
              "## Mean ± std over seeds", "", *summary(results), "", "## Per seed", "",
-             *table(results), ""]
+             *table(results), "", "## Mining of the AT baseline (spurious set vs the planted pixels)",
+             "", *mining(results), ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
 

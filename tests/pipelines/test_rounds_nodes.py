@@ -67,9 +67,10 @@ def test_control_checkpoints_are_keyed_by_the_parent_model(tmp_path) -> None:
                         "val_max_images": 16}}
     runtime = {"device": "cpu", "progress": False}
     masks = mined_masks(train, torch.zeros(4, 32, 32))
-    first = train_control(build_model("cnn_small", 4), train, val, masks, rounds, runtime, 1)[0]
+    first = train_control(build_model("cnn_small", 4), train, val, masks, rounds, runtime,
+                          dag_rounds=1)[0]
     torch.manual_seed(1)
     other = build_model("cnn_small", 4)
-    second = train_control(other, train, val, masks, rounds, runtime, 1)[0]
+    second = train_control(other, train, val, masks, rounds, runtime, dag_rounds=1)[0]
     assert len(list((tmp_path / "control_1").iterdir())) == 2  # a new parent trains anew
     assert not torch.equal(next(first.parameters()), next(second.parameters()))

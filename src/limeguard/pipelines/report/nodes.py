@@ -44,16 +44,15 @@ def _model_results(parts: dict[str, Any]) -> ModelResults:
 def round_notes(info: dict[str, Any]) -> tuple[str, ...]:
     """What the report says about a round besides its numbers: its masks, which criterion kept
     which epoch, an empty spurious set, a divergence."""
-    k = info["round"]
-    notes = [f"round {k}: masks {info.get('masks', 'mined')}"]
+    notes = [f"{info.get('masks', 'mined')} masks"]
     selection = info.get("selection")
     if selection:
-        notes.append(f"round {k}: epoch {info['best_epoch'] + 1} kept, chosen by "
-                     f"{selection['metric']} on {selection['n_images']} {selection['split']} images")
+        notes.append(f"epoch {info['best_epoch'] + 1} kept, chosen by {selection['metric']} on "
+                     f"{selection['n_images']} {selection['split']} images")
     if info.get("empty_spurious_set"):
-        notes.append(f"round {k}: nothing was flagged spurious, so this round was plain "
-                     "adversarial fine-tuning")
+        notes.append("nothing was flagged spurious, so this round was plain adversarial "
+                     "fine-tuning")
     if info.get("stop_reason") == "diverged":
-        notes.append(f"round {k}: the loss diverged; the last good weights (epoch "
-                     f"{info['best_epoch'] + 1}) were kept")
+        notes.append(f"the loss diverged; the last good weights (epoch {info['best_epoch'] + 1}) "
+                     "were kept")
     return tuple(notes)

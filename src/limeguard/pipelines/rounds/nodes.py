@@ -66,8 +66,8 @@ class RoundsParams:
 
 def refine_round(
     previous: nn.Module, train: ImageSet, val: ImageSet, masks: dict[str, Any],
-    rounds: dict[str, Any], runtime: dict[str, Any], round_index: int, dag_rounds: int,
-    cue: dict[str, Any] | None = None,
+    rounds: dict[str, Any], runtime: dict[str, Any], cue: dict[str, Any] | None = None, *,
+    round_index: int, dag_rounds: int,
 ) -> tuple[nn.Module, pd.DataFrame, dict[str, Any]]:
     """Fine-tune the previous round's model against its mined (or the oracle's) spurious features,
     selecting epochs on cue-neutral validation images."""
@@ -104,8 +104,8 @@ def refine_round(
 
 def train_control(
     adversarial: nn.Module, train: ImageSet, val: ImageSet, masks: dict[str, Any],
-    rounds: dict[str, Any], runtime: dict[str, Any], dag_rounds: int,
-    cue: dict[str, Any] | None = None,
+    rounds: dict[str, Any], runtime: dict[str, Any], cue: dict[str, Any] | None = None, *,
+    dag_rounds: int,
 ) -> tuple[nn.Module, pd.DataFrame]:
     """The matched control: the adversarial baseline continued for the rounds' T segments with
     the same recipe (optimiser, schedule, attack) and selection rule (the cue-neutral validation
@@ -142,6 +142,9 @@ def cue_neutral_validation(val: ImageSet, masks: dict[str, Any], cfg: RoundsPara
         region = masks_for_training_set(val.ids.tolist(), val.labels, [],
                                         masks["pixel_masks"][:0].float(), masks["class_masks"],
                                         cfg.refine.class_mask_threshold)
+    if not bool(region.any()):
+        return ImageSet(val.images, val.labels, val.ids, val.classes,
+                        {**val.meta, "variant": "as is: nothing flagged to swap"})
     images = counterfactual_images(val.images, val.labels, region, seed=cfg.train.seed)
     return ImageSet(images, val.labels, val.ids, val.classes,
                     {**val.meta, "variant": "counterfactual (cue-neutral)"})
