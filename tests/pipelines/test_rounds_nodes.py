@@ -9,7 +9,12 @@ from limeguard.cifar.imageset import ImageSet
 from limeguard.config import ConfigError, from_params
 from limeguard.hooks import check_across_sections
 from limeguard.models import build_model
-from limeguard.pipelines.rounds.nodes import RoundsParams, cue_neutral_validation, train_control
+from limeguard.pipelines.rounds.nodes import (
+    RoundsParams,
+    cue_neutral_validation,
+    refine_round,
+    train_control,
+)
 
 CLASSES = tuple(f"c{i}" for i in range(4))
 
@@ -74,3 +79,13 @@ def test_control_checkpoints_are_keyed_by_the_parent_model(tmp_path) -> None:
     second = train_control(other, train, val, masks, rounds, runtime, dag_rounds=1)[0]
     assert len(list((tmp_path / "control_1").iterdir())) == 2  # a new parent trains anew
     assert not torch.equal(next(first.parameters()), next(second.parameters()))
+
+
+def test_a_counterfactual_fill_needs_two_classes() -> None:
+    one_class = image_set(8, 5)
+    one_class = ImageSet(one_class.images, torch.zeros(8, dtype=torch.long), one_class.ids, CLASSES)
+    rounds = {"count": 1, "train": {"method": "standard", "epochs": 1, "val_steps": 0}}
+    with pytest.raises(ConfigError, match="rounds.refine.fill"):
+        refine_round(build_model("cnn_small", 4), one_class, one_class,
+                     mined_masks(one_class, torch.zeros(4, 32, 32)), rounds,
+                     {"device": "cpu", "progress": False}, round_index=1, dag_rounds=1)

@@ -171,6 +171,9 @@ def _parse(rounds: dict[str, Any], dag_rounds: int) -> RoundsParams:
 
 def _training_masks(train: ImageSet, masks: dict[str, Any], cfg: RefineConfig,
                     cue: dict[str, Any] | None) -> tuple[torch.Tensor, torch.Tensor]:
+    if cfg.fill == "counterfactual" and len(train.labels.unique()) < 2:
+        raise ConfigError("rounds.refine.fill: 'counterfactual' swaps regions between classes, "
+                          f"but the training split holds {len(train.labels.unique())} class(es)")
     ids = train.ids.tolist()
     probed = masks["ids"].tolist()
     sensitivity = sensitivity_for_training_set(ids, probed, masks["sensitivity"])
