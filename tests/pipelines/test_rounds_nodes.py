@@ -9,6 +9,7 @@ from limeguard.cifar.imageset import ImageSet
 from limeguard.config import ConfigError, from_params
 from limeguard.hooks import check_across_sections
 from limeguard.models import build_model
+from limeguard.pipelines.report.nodes import round_notes
 from limeguard.pipelines.rounds.nodes import (
     RoundsParams,
     cue_neutral_validation,
@@ -89,3 +90,20 @@ def test_a_counterfactual_fill_needs_two_classes() -> None:
         refine_round(build_model("cnn_small", 4), one_class, one_class,
                      mined_masks(one_class, torch.zeros(4, 32, 32)), rounds,
                      {"device": "cpu", "progress": False}, round_index=1, dag_rounds=1)
+
+
+def test_a_diverging_round_keeps_the_last_good_weights_and_says_so(tmp_path) -> None:
+    train, val = image_set(64, 6), image_set(16, 7)  # a penalty weight of 1e9 at lr 10, unclipped: inf
+    rounds = {"count": 1, "checkpoint_root": str(tmp_path),
+              "refine": {"fill": "zero", "augment": "none", "lambda_reg": 1e9},
+              "train": {"method": "standard", "epochs": 2, "batch_size": 32, "lr": 10.0,
+                        "val_steps": 0, "val_max_images": 16, "grad_clip_norm": None}}
+    masks = mined_masks(train, torch.zeros(4, 32, 32))
+    masks["pixel_masks"][:, :8, :8] = 1
+    previous = build_model("cnn_small", 4)
+    model, history, info = refine_round(previous, train, val, masks, rounds,
+                                        {"device": "cpu", "progress": False},
+                                        round_index=1, dag_rounds=1)
+    assert info["stop_reason"] == "diverged"
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    assert "diverged" in " ".join(round_notes(info))
