@@ -12,6 +12,7 @@ from limeguard.models import build_model
 from limeguard.pipelines.report.nodes import round_notes
 from limeguard.pipelines.rounds.nodes import (
     RoundsParams,
+    accumulated_masks,
     cue_neutral_validation,
     refine_round,
     train_control,
@@ -107,3 +108,19 @@ def test_a_diverging_round_keeps_the_last_good_weights_and_says_so(tmp_path) -> 
     assert info["stop_reason"] == "diverged"
     assert all(torch.isfinite(p).all() for p in model.parameters())
     assert "diverged" in " ".join(round_notes(info))
+
+
+def test_masks_accumulate_over_rounds() -> None:
+    train = image_set(8, 8)
+    first = mined_masks(train, torch.zeros(4, 32, 32))
+    first["pixel_masks"][0, :4, :4] = 1  # found in round 0, unlearnt by round 1
+    first["class_masks"][1, :4, :4] = 0.5
+    latest = mined_masks(train, torch.zeros(4, 32, 32))
+    latest["pixel_masks"][1, 8:, 8:] = 1
+    both = accumulated_masks(latest, [first])
+    assert both["pixel_masks"][0, :4, :4].all() and both["pixel_masks"][1, 8:, 8:].all()
+    assert float(both["class_masks"][1, 0, 0]) == 0.5 and both["sensitivity"] is latest["sensitivity"]
+    assert int(both["pixel_masks"].sum()) == 16 + 24 * 24
+    other = mined_masks(image_set(8, 9), torch.zeros(4, 32, 32))
+    with pytest.raises(ValueError, match="other images"):
+        accumulated_masks(latest, [other])

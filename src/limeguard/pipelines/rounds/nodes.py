@@ -49,6 +49,8 @@ class RoundsParams:
             rounds and the control alike: ``counterfactual`` (each image's flagged region, per
             class, swapped with another class's image's: no shortcut pays there) or
             ``validation`` (as they are; the shortcut's accuracy then rewards keeping it).
+        accumulate_masks: a round's masks are the union of every earlier mining's, not only the
+            previous model's (which no longer shows a shortcut that was just unlearnt).
     """
 
     count: int = 3
@@ -56,6 +58,7 @@ class RoundsParams:
     refine: RefineConfig = field(default_factory=RefineConfig)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(method="fgsm_rs", epochs=3))
     selection: str = "counterfactual"
+    accumulate_masks: bool = True
 
     def __post_init__(self) -> None:
         if self.count < 0:
@@ -67,12 +70,15 @@ class RoundsParams:
 def refine_round(
     previous: nn.Module, train: ImageSet, val: ImageSet, masks: dict[str, Any],
     rounds: dict[str, Any], runtime: dict[str, Any], cue: dict[str, Any] | None = None, *,
-    round_index: int, dag_rounds: int,
+    round_index: int, dag_rounds: int, **earlier_masks: dict[str, Any],
 ) -> tuple[nn.Module, pd.DataFrame, dict[str, Any]]:
     """Fine-tune the previous round's model against its mined (or the oracle's) spurious features,
-    selecting epochs on cue-neutral validation images."""
+    selecting epochs on cue-neutral validation images. ``earlier_masks``: the masks mined before the
+    previous round's (``rounds.accumulate_masks`` keeps what they flagged)."""
     cfg = _parse(rounds, dag_rounds)
     run = from_params(RuntimeConfig, runtime, "runtime")
+    if cfg.accumulate_masks:
+        masks = accumulated_masks(masks, list(earlier_masks.values()))
     train_masks, sensitivity = _training_masks(train, masks, cfg.refine, cue)
     neutral = cue_neutral_validation(val, masks, cfg, cue)
     checkpoint = run_directory(f"{cfg.checkpoint_root}/round_{round_index}", to_params(cfg.refine),
@@ -128,6 +134,23 @@ def train_control(
     model.checkpoint_metadata = {"control_segments": cfg.count,
                                  "selection": selection_rule(cfg.train, neutral)}
     return model.cpu(), pd.concat(histories, ignore_index=True)
+
+
+def accumulated_masks(latest: dict[str, Any], earlier: list[dict[str, Any]]) -> dict[str, Any]:
+    """``latest`` with every pixel (and class-mask share) flagged by an ``earlier`` mining kept.
+
+    A round that unlearns a shortcut leaves nothing for the next mining to find; without this the
+    next round fine-tunes on the cued data unmasked and learns the shortcut again (measured on the
+    planted cue: gap 1.7 points after round 1, 89.2 after round 2).
+    """
+    out = dict(latest)
+    for masks in earlier:
+        if not torch.equal(masks["ids"], latest["ids"]):
+            raise ValueError("rounds: earlier spurious masks were mined on other images than the "
+                             "latest ones; every round must mine the same mining_images")
+        out["pixel_masks"] = torch.maximum(out["pixel_masks"], masks["pixel_masks"])
+        out["class_masks"] = torch.maximum(out["class_masks"], masks["class_masks"])
+    return out
 
 
 def cue_neutral_validation(val: ImageSet, masks: dict[str, Any], cfg: RoundsParams,

@@ -31,16 +31,20 @@ def round_pipeline(k: int, total: int) -> Pipeline:
     """Round ``k``: refine the previous model against the previous masks, then mine the result."""
     refine = functools.update_wrapper(
         functools.partial(refine_round, round_index=k, dag_rounds=total), refine_round)
+    earlier = {f"earlier_{j}": f"earlier_masks_{j}" for j in range(k - 1)}  # accumulate_masks
+    cue = {"cue": "spurious_cue"} if _cue_input() else {}
     template = Pipeline([Node(
-        refine, ["previous_model", "train_images", "val_images", "previous_masks",
-                 "params:rounds", "params:runtime", *_cue_input()],
+        refine, {"previous": "previous_model", "train": "train_images", "val": "val_images",
+                 "masks": "previous_masks", "rounds": "params:rounds", "runtime": "params:runtime",
+                 **cue, **earlier},
         ["model", "history", "round_info"], name="refine_round",
     )])
     step = Pipeline(
         template, namespace=f"round_{k}",
         inputs={"previous_model": model_name(k - 1), "previous_masks": masks_name(k - 1),
                 "train_images": "train_images", "val_images": "val_images",
-                **{name: name for name in _cue_input()}},
+                **{name: name for name in _cue_input()},
+                **{f"earlier_masks_{j}": masks_name(j) for j in range(k - 1)}},
         outputs={"model": model_name(k), "history": f"round_{k}_history"},
         parameters={"params:rounds", "params:runtime"},
     )
