@@ -5,8 +5,9 @@ For each ``runtime.seed`` and each ``rounds.refine.masks`` (``oracle``: the plan
 needs (``kedro run --to-outputs``: baselines, mining, rounds, matched control, and per model the
 aligned / swapped / uncued test accuracy, and for the control and the last round AutoAttack on the
 uncued test images), copies each run's per-model JSON files aside, and writes a per-seed table with
-mean ± std. The seeds vary the models' initialisation (baselines are keyed by the seed); the splits
-and the cue stay fixed.
+mean ± std. Finished runs are kept in ``<data root>/08_reporting/seeds/results.json``: a rerun
+skips them (delete an entry to rerun it). The seeds vary the models' initialisation (baselines are
+keyed by the seed); the splits and the cue stay fixed.
 
     python benchmarks/planted_seeds.py [--env spurious] [--seeds 0 1 2] [--masks oracle mined]
         [--out benchmarks/results/planted_seeds.md]
@@ -127,17 +128,24 @@ def main() -> None:
         parser.error(f"--seeds: duplicates in {args.seeds}")
     data_root = ROOT / (args.data_root or f"data/{args.env}")
     keep = data_root / "08_reporting" / "seeds"
-    results, start = {}, time.perf_counter()
+    store = keep / "results.json"  # finished runs: an interrupted benchmark resumes after them
+    results = {tuple(json.loads(key)): run for key, run in
+               (json.loads(store.read_text()) if store.is_file() else {}).items()}
     for seed in args.seeds:
         for masks in args.masks:
+            if (masks, seed) in results:
+                continue
             results[(masks, seed)] = run_once(args.env, seed, masks, data_root, keep)
-            write(Path(args.out), args, results, time.perf_counter() - start)
+            store.write_text(json.dumps({json.dumps(list(k)): v for k, v in results.items()},
+                                        indent=1))
+            write(Path(args.out), args, results)
 
 
-def write(path: Path, args: argparse.Namespace, results: dict, seconds: float) -> None:
+def write(path: Path, args: argparse.Namespace, results: dict) -> None:
+    seconds = sum(run["seconds"] for run in results.values())
     lines = [f"# Planted-cue benchmark over seeds (`{args.env}` env)", "",
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-             f"{platform.python_version()}; wall time {seconds / 60:.1f} min for "
+             f"{platform.python_version()}; {seconds / 60:.1f} min of kedro runs for "
              f"{len(results)} runs. Accuracies in % on the test split of the env's data "
              "(CIFAR-10 JPEG q75 mirror with the planted cue); gap = aligned - swapped.", "",
              "## Mean ± std over seeds", "", *summary(results), "", "## Per seed", "",
