@@ -130,3 +130,15 @@ class TimingHooks:
         timings = self._catalog.load("node_timings") if self._catalog.exists("node_timings") else {}
         timings[node.name] = round(time.perf_counter() - started, 3)
         self._catalog.save("node_timings", timings)
+
+
+class SeedParameterHooks:
+    """``params:seed_runtime.seed_<k>``: the run's ``runtime`` with ``seed: k`` for every k of
+    ``runtime.seeds``, the ``params:runtime`` of the ``seeds`` pipeline's namespace ``seed_<k>``
+    (Kedro maps a namespace's parameters to other parameters only)."""
+
+    @hook_impl
+    def after_catalog_created(self, catalog: Any, parameters: dict[str, Any]) -> None:
+        runtime = dict(parameters.get("parameters", {}).get("runtime") or {})
+        for seed in runtime.get("seeds") or []:
+            catalog[f"params:seed_runtime.seed_{seed}"] = {**runtime, "seed": seed}

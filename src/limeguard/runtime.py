@@ -30,6 +30,8 @@ class RuntimeConfig:
         num_threads: torch intra-op threads on CPU (null: leave torch's default).
         progress: show progress bars on long loops.
         deterministic: ask torch for deterministic kernels (bit-for-bit reruns on CPU).
+        seeds: the seeds of the ``seeds`` pipeline, one namespaced copy of the job each (the
+            ``refine`` pipeline runs ``seed`` alone); read when the DAG is built.
     """
 
     device: str = "auto"
@@ -37,8 +39,17 @@ class RuntimeConfig:
     num_threads: int | None = None
     progress: bool = True
     deterministic: bool = True
+    seeds: tuple[int, ...] = (0,)
 
     def __post_init__(self) -> None:
+        if not self.seeds:
+            raise ConfigError("runtime.seeds: at least one seed is needed")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"runtime.seeds: seeds repeat in {list(self.seeds)}; each seed is a "
+                              "separate run and must appear once")
+        for seed in self.seeds:
+            if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**32:
+                raise ConfigError(f"runtime.seeds: {seed!r} is not an integer in [0, 2**32)")
         if self.device.split(":")[0] not in DEVICES:
             raise ConfigError(f"runtime.device: unknown device {self.device!r}; use one of {DEVICES}")
         if self.num_threads is not None and self.num_threads < 1:

@@ -1,8 +1,8 @@
 """Kedro project settings."""
 
-from limeguard.hooks import ParameterCheckHooks, RuntimeHooks, TimingHooks
+from limeguard.hooks import ParameterCheckHooks, RuntimeHooks, SeedParameterHooks, TimingHooks
 
-HOOKS = (ParameterCheckHooks(), RuntimeHooks(), TimingHooks())
+HOOKS = (ParameterCheckHooks(), RuntimeHooks(), TimingHooks(), SeedParameterHooks())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -1,4 +1,4 @@
-"""cue_reliance: aligned, swapped and uncued accuracy of a model that reads only the planted cue."""
+"""cue_outcomes / cue_reliance: aligned, swapped and uncued accuracy of a model that reads only the planted cue."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from torch import nn
 
 from limeguard.cifar.imageset import ImageSet, from_uint8_nhwc
 from limeguard.cifar.spurious import Cue, CueConfig, cued_selection, make_cue, plant_aligned, plant_swapped
-from limeguard.evaluation.predict import cue_reliance
+from limeguard.evaluation.predict import cue_outcomes, cue_reliance
 from tests.conftest import smooth_images
 
 CPU = torch.device("cpu")
@@ -45,7 +45,10 @@ def planted() -> tuple[Cue, ImageSet, ImageSet, ImageSet]:
 
 def test_uncued_accuracy_is_measured_on_the_images_without_any_cue(planted) -> None:
     cue, aligned, swapped, uncued = planted
-    result = cue_reliance(CueReader(cue), aligned, swapped, uncued, CPU)
+    outcomes = cue_outcomes(CueReader(cue), aligned, swapped, uncued, CPU)
+    assert outcomes["image_id"].tolist() == aligned.ids.tolist()
+    assert outcomes["cued"].sum() == 190 and not outcomes.loc[outcomes["cued"], "swapped"].any()
+    result = cue_reliance(outcomes)
     assert result["n_images"] == result["n_uncued"] == 200 and result["n_cued"] == 190
     assert result["uncued_accuracy"] == pytest.approx(0.1)  # class 0 everywhere: 20 of 200
     assert result["aligned_accuracy"] == pytest.approx(191 / 200)  # 190 cued + 1 uncued of class 0
@@ -58,4 +61,4 @@ def test_uncued_set_of_other_images_is_refused(planted) -> None:
     cue, aligned, swapped, uncued = planted
     other = uncued.subset(torch.arange(100))
     with pytest.raises(ValueError, match="aligned and uncued sets hold different images"):
-        cue_reliance(CueReader(cue), aligned, swapped, other, CPU)
+        cue_outcomes(CueReader(cue), aligned, swapped, other, CPU)

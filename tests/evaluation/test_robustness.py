@@ -8,7 +8,7 @@ import pytest
 
 from limeguard.config import ConfigError
 from limeguard.evaluation import AttackSpec, EvalConfig, evaluate_model, summarize
-from limeguard.evaluation.robustness import autoattack_accuracy, autoattack_only
+from limeguard.evaluation.robustness import autoattack_accuracy, autoattack_only, autoattack_results
 from tests.attacks.tiny import synthetic_images
 
 AA_LABELS = ("autoattack", "autoattack_fast")
@@ -44,7 +44,8 @@ def test_accuracies_equal_those_of_the_full_evaluation(tiny_model) -> None:
     ids = list(range(20))
     full = summarize(evaluate_model(tiny_model, x, y, ids, CFG, progress=False)).set_index(
         ["attack", "eps_255"])["accuracy"]
-    result = autoattack_accuracy(tiny_model, x, y, ids, CFG, AA_LABELS)
+    rows = autoattack_results(tiny_model, x, y, ids, CFG, AA_LABELS)
+    result = autoattack_accuracy(rows, CFG.headline_eps_255)
     assert result["attack"] == "autoattack_fast" and result["eps_255"] == 8.0
     assert result["n_images"] == 20
     assert result["clean_accuracy"] == full[("clean", 0.0)] <= 16 / 20

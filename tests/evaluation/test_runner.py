@@ -114,3 +114,35 @@ def test_summary_of_a_real_run(results):
     assert at8["worst_case"] <= at8.drop(["worst_case", "worst_case_whitebox"]).min()
     assert at8["worst_case_whitebox"] <= at8[["fgsm", "pgd", "autoattack_fast"]].min()
     assert (summary["accuracy"] <= clean["accuracy"]).all()
+
+
+def test_an_attack_with_its_own_image_count_runs_on_the_first_images_only(tiny_model, data,
+                                                                          results):
+    import dataclasses
+
+    from limeguard.evaluation.summary import common_images
+
+    x, y, ids = data
+    few = tuple(dataclasses.replace(s, max_images=11) if s.name != "autoattack_fast" else s
+                for s in CFG.attacks)  # 11: cuts the second batch of 8
+    partial = evaluate_model(tiny_model, x, y, ids, dataclasses.replace(CFG, attacks=few),
+                             progress=False)
+    counts = partial.groupby("attack")["image_id"].nunique()
+    assert counts["autoattack_fast"] == counts["clean"] == 20
+    assert counts["fgsm"] == counts["pgd"] == counts["square"] == 11
+    assert set(partial.loc[partial["attack"] == "pgd", "image_id"]) == set(ids[:11])
+    summary = summarize(partial).set_index(["attack", "eps_255"])
+    assert summary.loc[("worst_case", 8.0), "n"] == 11  # only where every attack ran
+    assert summary.loc[("autoattack_fast", 8.0), "n"] == 20
+    full = results.set_index(["image_id", "attack", "eps_255"])["correct"]
+    aa = partial[partial["attack"] == "autoattack_fast"].set_index(
+        ["image_id", "attack", "eps_255"])["correct"]
+    assert aa.equals(full.loc[aa.index])  # same batches and seeds: the same outcomes
+    assert set(common_images(partial)["image_id"]) == set(ids[:11])
+
+
+def test_an_image_count_below_one_is_refused():
+    from limeguard.config import ConfigError
+
+    with pytest.raises(ConfigError, match="max_images"):
+        AttackSpec("pgd", max_images=0)

@@ -31,10 +31,11 @@ def tiny_model() -> TinyCNN:
 def test_attack_uncued_runs_the_evaluations_autoattack_on_the_first_images(tiny_model) -> None:
     x, y = synthetic_images(20, seed=3)
     uncued = ImageSet(x, y, 100 + y.new_tensor(range(20)), tuple(map(str, range(10))))
-    result = attack_uncued(tiny_model, uncued, EVALUATE, RUNTIME)
-    first = attack_uncued(tiny_model, uncued.subset(y.new_tensor(range(12))),
-                          {**EVALUATE, "max_images": None}, RUNTIME)
-    assert result == first and result["n_images"] == 12
+    result, rows = attack_uncued(tiny_model, uncued, EVALUATE, RUNTIME)
+    first, first_rows = attack_uncued(tiny_model, uncued.subset(y.new_tensor(range(12))),
+                                      {**EVALUATE, "max_images": None}, RUNTIME)
+    assert result == first and result["n_images"] == 12 and rows.equals(first_rows)
+    assert set(rows["image_id"]) == set(range(100, 112))
     assert result["attack"] == "autoattack_fast" and result["eps_255"] == 8.0
     assert 0 <= result["autoattack_accuracy"] <= result["clean_accuracy"] <= 1
 

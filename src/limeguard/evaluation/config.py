@@ -22,12 +22,15 @@ class AttackSpec:
         label: name of the attack in the results table (default: ``name``); must be unique.
         options: the attack's options, e.g. ``{steps: 20}`` or ``{n_queries: 1000}``.
         sweep: run at every ε of the sweep and the small-ε grid; otherwise at the headline ε only.
+        max_images: attack only the first this many evaluated images (null: all of them); a
+            cheap attack can run on more images than the rest to narrow its intervals.
     """
 
     name: str
     label: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     sweep: bool = False
+    max_images: int | None = None
 
     def __post_init__(self) -> None:
         if self.name not in ATTACKS:
@@ -36,6 +39,9 @@ class AttackSpec:
             )
         if self.label == "clean" or (self.label is None and self.name == "clean"):
             raise ConfigError("label: 'clean' is reserved for the clean rows")
+        if self.max_images is not None and (not isinstance(self.max_images, int)
+                                            or self.max_images < 1):
+            raise ConfigError(f"max_images: must be an integer >= 1 or null, got {self.max_images!r}")
         build_attack(self.name, 8.0, **dict(self.options))  # fail at configuration time
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import torch
 from torch import nn
 
@@ -24,32 +25,39 @@ def predict(model: nn.Module, images: torch.Tensor, device: torch.device, batch_
     return torch.cat(out)
 
 
-def cue_reliance(model: nn.Module, aligned: ImageSet, swapped: ImageSet, uncued: ImageSet,
-                 device: torch.device) -> dict[str, Any]:
-    """Accuracy on the aligned, the swapped and the uncued set, and the aligned-swapped gap
-    (fractions in [0, 1]).
+def cue_outcomes(model: nn.Module, aligned: ImageSet, swapped: ImageSet, uncued: ImageSet,
+                 device: torch.device) -> pd.DataFrame:
+    """Per test image: whether the model is right on the aligned, the swapped and the uncued
+    version, and whether the image carries a cue (columns ``image_id, cued, aligned, swapped,
+    uncued``).
 
     The sets hold the same images (same ids and labels): ``aligned`` and ``swapped`` differ only in
     the cue painted on the cued images; ``uncued`` is the split before any cue was painted.
-    ``cued_*`` accuracies are over the cued images only.
     """
     for name, other in (("swapped", swapped), ("uncued", uncued)):
         if not (torch.equal(aligned.ids, other.ids) and torch.equal(aligned.labels, other.labels)):
             raise ValueError(f"cue reliance: the aligned and {name} sets hold different images "
                              "(ids or labels differ); both must come from plant_spurious_cue")
-    cued = (aligned.images != swapped.images).flatten(1).any(1)
-    right_aligned = predict(model, aligned.images, device, desc="aligned") == aligned.labels
-    right_swapped = predict(model, swapped.images, device, desc="swapped") == swapped.labels
-    right_uncued = predict(model, uncued.images, device, desc="uncued") == uncued.labels
+    right = {name: (predict(model, images.images, device, desc=name) == images.labels).numpy()
+             for name, images in (("aligned", aligned), ("swapped", swapped), ("uncued", uncued))}
+    cued = (aligned.images != swapped.images).flatten(1).any(1).numpy()
+    return pd.DataFrame({"image_id": aligned.ids.numpy(), "cued": cued, **right})
+
+
+def cue_reliance(outcomes: pd.DataFrame) -> dict[str, Any]:
+    """Accuracy on the aligned, the swapped and the uncued set, and the aligned-swapped gap
+    (fractions in [0, 1]), from :func:`cue_outcomes`; ``cued_*`` accuracies are over the cued
+    images only."""
+    cued = outcomes[outcomes["cued"]]
+    aligned, swapped = _mean(outcomes["aligned"]), _mean(outcomes["swapped"])
     return {
-        "n_images": len(aligned), "n_cued": int(cued.sum()), "n_uncued": len(uncued),
-        "aligned_accuracy": _mean(right_aligned), "swapped_accuracy": _mean(right_swapped),
-        "uncued_accuracy": _mean(right_uncued),
-        "gap": _mean(right_aligned) - _mean(right_swapped),
-        "cued_aligned_accuracy": _mean(right_aligned[cued]),
-        "cued_swapped_accuracy": _mean(right_swapped[cued]),
+        "n_images": len(outcomes), "n_cued": len(cued), "n_uncued": len(outcomes),
+        "aligned_accuracy": aligned, "swapped_accuracy": swapped,
+        "uncued_accuracy": _mean(outcomes["uncued"]), "gap": aligned - swapped,
+        "cued_aligned_accuracy": _mean(cued["aligned"]),
+        "cued_swapped_accuracy": _mean(cued["swapped"]),
     }
 
 
-def _mean(correct: torch.Tensor) -> float:
-    return float(correct.float().mean()) if len(correct) else float("nan")
+def _mean(correct: pd.Series) -> float:
+    return float(correct.astype(float).mean()) if len(correct) else float("nan")

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
 import torch
 from torch import nn
 
@@ -31,12 +32,13 @@ def autoattack_only(cfg: EvalConfig, labels: Sequence[str]) -> EvalConfig:
     return dataclasses.replace(cfg, attacks=(dataclasses.replace(specs[label], sweep=False),))
 
 
-def autoattack_accuracy(
+def autoattack_results(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor, image_ids: Sequence | None,
     cfg: EvalConfig, autoattack_labels: Sequence[str], device: torch.device | str = "cpu",
     progress: bool = False,
-) -> dict[str, Any]:
-    """Clean and AutoAttack accuracy (fractions in [0, 1]) at ``cfg.headline_eps_255``.
+) -> pd.DataFrame:
+    """The per-image rows (clean, then AutoAttack at ``cfg.headline_eps_255``) of
+    :func:`limeguard.evaluation.evaluate_model` with only the AutoAttack of ``cfg``.
 
     Args:
         model: classifier returning logits; moved to ``device``.
@@ -47,20 +49,25 @@ def autoattack_accuracy(
         autoattack_labels: the labels that count as AutoAttack, preferred first.
         device: where the model runs.
         progress: show a progress bar.
+    """
+    only = autoattack_only(cfg, autoattack_labels)
+    return evaluate_model(model.to(device), images, labels, image_ids, only, device=device,
+                          progress=progress)
+
+
+def autoattack_accuracy(results: pd.DataFrame, eps_255: float) -> dict[str, Any]:
+    """Clean and AutoAttack accuracy (fractions in [0, 1]) of :func:`autoattack_results`.
 
     Returns:
         ``n_images``, ``clean_accuracy``, ``autoattack_accuracy``, ``attack`` (the label that ran)
         and ``eps_255``. Images misclassified clean count as not robust.
     """
-    only = autoattack_only(cfg, autoattack_labels)
-    attack = only.attacks[0].key
-    results = evaluate_model(model.to(device), images, labels, image_ids, only, device=device,
-                             progress=progress)
     clean = results.loc[results["attack"] == "clean", "correct"]
-    attacked = results.loc[results["attack"] == attack, "correct"]
-    return {"n_images": len(images), "clean_accuracy": _mean(clean),
-            "autoattack_accuracy": _mean(attacked), "attack": attack,
-            "eps_255": float(cfg.headline_eps_255)}
+    attacked = results[results["attack"] != "clean"]
+    attack = str(attacked["attack"].iloc[0]) if len(attacked) else None
+    return {"n_images": len(clean), "clean_accuracy": _mean(clean),
+            "autoattack_accuracy": _mean(attacked["correct"]), "attack": attack,
+            "eps_255": float(eps_255)}
 
 
 def _mean(correct: Any) -> float:

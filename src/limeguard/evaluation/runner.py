@@ -40,6 +40,7 @@ class Job:
     eps_255: float
     attack: Attack
     blackbox: bool
+    max_images: int | None = None
 
 
 def plan_jobs(cfg: EvalConfig) -> list[Job]:
@@ -50,9 +51,8 @@ def plan_jobs(cfg: EvalConfig) -> list[Job]:
         if takes_seed(spec.name):
             options.setdefault("seed", cfg.seed)
         for eps in cfg.radii_255(spec):
-            jobs.append(
-                Job(spec.key, eps, build_attack(spec.name, eps, **options), is_blackbox(spec.name))
-            )
+            jobs.append(Job(spec.key, eps, build_attack(spec.name, eps, **options),
+                            is_blackbox(spec.name), spec.max_images))
     return jobs
 
 
@@ -87,7 +87,8 @@ def evaluate_model(
         Columns :data:`COLUMNS`: the clean rows (``attack='clean'``, ``eps_255=0``) then one row
         per image x attack x ε; ``correct`` is whether the model still predicts ``label``.
         Images misclassified clean are not attacked when ``cfg.skip_misclassified``
-        (``attacked=False``, ``correct=False``, ``pred`` the clean prediction).
+        (``attacked=False``, ``correct=False``, ``pred`` the clean prediction). An attack with
+        ``max_images`` has rows for the first ``max_images`` images only.
     """
     ids = np.arange(len(images)) if image_ids is None else np.asarray(list(image_ids))
     if not len(ids) == len(images) == len(labels):
@@ -111,9 +112,14 @@ def evaluate_model(
                 parts.append(_rows(idb, yb, "clean", False, 0.0, clean_pred, none))
                 continue
             job = jobs[j]
+            if job.max_images is not None and batches[b].start >= job.max_images:
+                continue
             seed = zlib.crc32(f"{cfg.seed}/{b}/{job.label}/{job.eps_255}".encode())
-            pred, attacked = _attack_batch(model, job, xb, yb, clean_pred, cfg, seed)
-            parts.append(_rows(idb, yb, job.label, job.blackbox, job.eps_255, pred, attacked))
+            keep = len(idb) if job.max_images is None else job.max_images - batches[b].start
+            pred, attacked = _attack_batch(model, job, xb[:keep], yb[:keep], clean_pred[:keep],
+                                           cfg, seed)
+            parts.append(_rows(idb[:keep], yb[:keep], job.label, job.blackbox, job.eps_255, pred,
+                               attacked))
     results = pd.concat(parts, ignore_index=True)
     log.info("evaluated %d images x %d jobs: %d rows", len(images), len(jobs), len(results))
     order = {"clean": -1, **{spec.key: i for i, spec in enumerate(cfg.attacks)}}

@@ -18,8 +18,9 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     Returns:
         Columns :data:`SUMMARY_COLUMNS`; ``accuracy`` in [0, 1]. Clean accuracy is the row
         ``attack='clean'``, ``eps_255=0``. Per ε > 0, ``worst_case`` counts an image robust only
-        if it is classified correctly under every attack run at that ε (and clean);
-        ``worst_case_whitebox`` does the same over the white-box attacks only.
+        if it is classified correctly under every attack run at that ε (and clean), over the
+        images every one of those attacks ran on; ``worst_case_whitebox`` does the same over the
+        white-box attacks only.
     """
     per_attack = _accuracy(results, ["attack", "eps_255"])
     clean = results[results["attack"] == "clean"].set_index("image_id")["correct"]
@@ -31,7 +32,19 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([per_attack, *worst], ignore_index=True)[list(SUMMARY_COLUMNS)]
 
 
+def common_images(results: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the images that every attack (and radius) of ``results`` ran on: comparisons
+    between attacks are then made on the same images."""
+    jobs = results[["attack", "eps_255"]].drop_duplicates()
+    per_image = results.groupby("image_id")[["attack", "eps_255"]].apply(
+        lambda rows: len(rows.drop_duplicates()))
+    everywhere = per_image.index[per_image == len(jobs)]
+    return results[results["image_id"].isin(everywhere)]
+
+
 def _worst_case(rows: pd.DataFrame, clean: pd.Series, name: str) -> pd.DataFrame:
+    rows = rows[rows.groupby("eps_255")["attack"].transform("nunique")
+                == rows.groupby(["eps_255", "image_id"])["attack"].transform("nunique")]
     robust = rows.groupby(["eps_255", "image_id"], sort=True)["correct"].all().reset_index()
     robust["correct"] &= robust["image_id"].map(clean).fillna(False).astype(bool)
     robust["attack"] = name

@@ -49,6 +49,13 @@ class ModelResults:
             test images (``limeguard.evaluation.robustness.autoattack_accuracy``).
         notes: free-text remarks shown in the report (e.g. an empty spurious set).
         seed: the seed this model was trained with (None: unknown).
+        attack_results: per-image attack outcomes (``limeguard.evaluation.evaluate_model``
+            columns ``image_id, attack, eps_255, correct``, ...); what paired comparisons resample.
+        corruption_outcomes: per-image CIFAR-10-C outcomes (``image_id, corruption, severity,
+            correct``).
+        cue_outcomes: planted-cue variant: per test image, right on the ``aligned``, ``swapped``
+            and ``uncued`` version (``limeguard.evaluation.predict.cue_outcomes``).
+        uncued_attack_results: planted-cue variant: per-image AutoAttack rows on the uncued images.
     """
 
     summary: pd.DataFrame
@@ -63,6 +70,10 @@ class ModelResults:
     uncued_robustness: Mapping[str, Any] | None = None
     notes: Sequence[str] = ()
     seed: int | None = None
+    attack_results: pd.DataFrame | None = None
+    corruption_outcomes: pd.DataFrame | None = None
+    cue_outcomes: pd.DataFrame | None = None
+    uncued_attack_results: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,20 +22,34 @@ from limeguard.evaluation import (
     model_facts,
     summarize,
 )
-from limeguard.evaluation.predict import cue_reliance, predict
-from limeguard.evaluation.robustness import autoattack_accuracy
+from limeguard.evaluation.predict import cue_outcomes, cue_reliance, predict
+from limeguard.evaluation.summary import common_images
+from limeguard.evaluation.robustness import autoattack_accuracy, autoattack_results
 from limeguard.runtime import RuntimeConfig, resolve_device
 
 
 @dataclass(frozen=True)
 class EvaluateParams:
-    """``params:evaluate``: how many test images, which attacks, which masking checks."""
+    """``params:evaluate``: how many test images, which attacks, which masking checks.
+
+    ``max_images`` is the number of test images an attack runs on unless its own ``max_images``
+    says otherwise; clean accuracy is measured on every image some attack runs on.
+    """
 
     max_images: int | None = None
     attacks: EvalConfig = field(default_factory=EvalConfig)
     masking: MaskingCheckConfig = field(default_factory=MaskingCheckConfig)
     bound: BoundConfig = field(default_factory=BoundConfig)
     bound_images: int | None = 100
+
+    def attack_plan(self) -> tuple[int | None, EvalConfig]:
+        """The number of test images evaluated (None: all) and the attacks, each with its count."""
+        specs = tuple(spec if spec.max_images is not None
+                      else dataclasses.replace(spec, max_images=self.max_images)
+                      for spec in self.attacks.attacks)  # fmt: skip
+        counts = [spec.max_images for spec in specs]
+        total = None if None in counts else max(counts)
+        return total, dataclasses.replace(self.attacks, attacks=specs)
 
 
 def make_corrupted_test_set(test: ImageSet, corruptions: dict[str, Any]) -> tuple[ImageSet, pd.DataFrame]:
@@ -48,9 +63,10 @@ def attack_model(
     """One row per image x attack x ε on (the first ``max_images`` of) the test split."""
     cfg = from_params(EvaluateParams, evaluate, "evaluate")
     run = from_params(RuntimeConfig, runtime, "runtime")
-    images = _first(test, cfg.max_images)
-    return evaluate_model(model, images.images, images.labels, images.ids, cfg.attacks,
-                          device=resolve_device(run.device), progress=run.progress)
+    count, attacks = cfg.attack_plan()
+    images, device = _first(test, count), resolve_device(run.device)
+    return evaluate_model(model.to(device), images.images, images.labels, images.ids, attacks,
+                          device=device, progress=run.progress)
 
 
 def summarize_attacks(results: pd.DataFrame) -> pd.DataFrame:
@@ -59,51 +75,55 @@ def summarize_attacks(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def check_masking(
-    model: nn.Module, test: ImageSet, summary: pd.DataFrame, evaluate: dict[str, Any],
+    model: nn.Module, test: ImageSet, results: pd.DataFrame, evaluate: dict[str, Any],
     runtime: dict[str, Any],
 ) -> dict[str, Any]:
-    """The gradient-masking checks (Great Expectations); violations are reported, not raised."""
+    """The gradient-masking checks (Great Expectations) on the images every attack ran on;
+    violations are reported, not raised."""
     cfg = from_params(EvaluateParams, evaluate, "evaluate").masking
     run = from_params(RuntimeConfig, runtime, "runtime")
     facts = model_facts(model, test.images, test.labels, cfg, resolve_device(run.device), run.seed)
-    return check_gradient_masking(summary, facts, cfg)
+    return check_gradient_masking(summarize(common_images(results)), facts, cfg)
 
 
 def corruption_accuracy(
     model: nn.Module, corrupted: ImageSet, index: pd.DataFrame, runtime: dict[str, Any]
-) -> pd.DataFrame:
-    """Accuracy per corruption and severity, with the mean over corruptions per severity."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accuracy per corruption and severity, with the mean over corruptions per severity, and the
+    per-image outcomes (``image_id, corruption, severity, correct``)."""
     run = from_params(RuntimeConfig, runtime, "runtime")
     preds = predict(model, corrupted.images, resolve_device(run.device), desc="CIFAR-10-C")
-    correct = preds == corrupted.labels
-    table = index.assign(correct=correct.numpy())
-    per = table.groupby(["corruption", "severity"], as_index=False)["correct"].mean()
+    outcomes = index.assign(correct=(preds == corrupted.labels).numpy())
+    per = outcomes.groupby(["corruption", "severity"], as_index=False)["correct"].mean()
     mean = per.groupby("severity", as_index=False)["correct"].mean().assign(corruption="mean")
-    return pd.concat([per, mean], ignore_index=True).rename(columns={"correct": "accuracy"})
+    table = pd.concat([per, mean], ignore_index=True).rename(columns={"correct": "accuracy"})
+    return table, outcomes
 
 
 def reliance_on_cue(
     model: nn.Module, aligned: ImageSet, swapped: ImageSet, uncued: ImageSet,
     runtime: dict[str, Any],
-) -> dict[str, Any]:
-    """Accuracy on the aligned, swapped and uncued test sets of the planted-cue variant, and the
-    aligned-swapped gap."""
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Accuracy on the aligned, swapped and uncued test sets of the planted-cue variant and the
+    aligned-swapped gap, with the per-image outcomes."""
     run = from_params(RuntimeConfig, runtime, "runtime")
-    return cue_reliance(model, aligned, swapped, uncued, resolve_device(run.device))
+    outcomes = cue_outcomes(model, aligned, swapped, uncued, resolve_device(run.device))
+    return cue_reliance(outcomes), outcomes
 
 
 def attack_uncued(
     model: nn.Module, uncued: ImageSet, evaluate: dict[str, Any], runtime: dict[str, Any]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], pd.DataFrame]:
     """Clean and AutoAttack accuracy on (the first ``max_images`` of) the uncued test images, with
     the evaluation's own AutoAttack, radius, batches and seeds (the cue inflates robust accuracy
     where it is present)."""
     cfg = from_params(EvaluateParams, evaluate, "evaluate")
     run = from_params(RuntimeConfig, runtime, "runtime")
     images = _first(uncued, cfg.max_images)
-    return autoattack_accuracy(model, images.images, images.labels, images.ids, cfg.attacks,
-                               cfg.masking.autoattack, device=resolve_device(run.device),
-                               progress=run.progress)
+    results = autoattack_results(model, images.images, images.labels, images.ids, cfg.attacks,
+                                 cfg.masking.autoattack, device=resolve_device(run.device),
+                                 progress=run.progress)
+    return autoattack_accuracy(results, cfg.attacks.headline_eps_255), results
 
 
 def estimate_bound(

@@ -31,20 +31,20 @@ def evaluation_template() -> Pipeline:
         Node(attack_model, ["model", "test_images", *shared], "attack_results",
              name="attack_model"),
         Node(summarize_attacks, "attack_results", "robust_summary", name="summarize_attacks"),
-        Node(check_masking, ["model", "test_images", "robust_summary", *shared],
+        Node(check_masking, ["model", "test_images", "attack_results", *shared],
              "masking_checks", name="check_masking"),
         Node(corruption_accuracy, ["model", "cifar10c_images", "cifar10c_index", "params:runtime"],
-             "corruption_accuracy", name="corruption_accuracy"),
+             ["corruption_accuracy", "corruption_outcomes"], name="corruption_accuracy"),
         Node(estimate_bound, ["model", "train_images", "bound_masks", *shared],
              ["bound_table", "bound_summary"], name="estimate_bound"),
     ]
     if spurious_enabled():
         nodes += [
             Node(reliance_on_cue, ["model", "test_images", "test_swapped_images",
-                                   "test_uncued_images", "params:runtime"], "cue_reliance",
+                                   "test_uncued_images", "params:runtime"], ["cue_reliance", "cue_outcomes"],
                  name="reliance_on_cue"),
-            Node(attack_uncued, ["model", "test_uncued_images", *shared], "uncued_robustness",
-                 name="attack_uncued"),
+            Node(attack_uncued, ["model", "test_uncued_images", *shared],
+                 ["uncued_robustness", "uncued_attack_results"], name="attack_uncued"),
         ]
     return Pipeline(nodes)
 
@@ -61,7 +61,11 @@ def namespaced_evaluation(model: str) -> Pipeline:
     )
 
 
+def corruption_pipeline() -> Pipeline:
+    """CIFAR-10-C from the test split, shared by every model's evaluation."""
+    return Pipeline([Node(make_corrupted_test_set, ["test_images", "params:corruptions"],
+                          ["cifar10c_images", "cifar10c_index"], name="make_corrupted_test_set")])
+
+
 def create_pipeline(**kwargs) -> Pipeline:
-    corrupt = Pipeline([Node(make_corrupted_test_set, ["test_images", "params:corruptions"],
-                             ["cifar10c_images", "cifar10c_index"], name="make_corrupted_test_set")])
-    return sum((namespaced_evaluation(m) for m in evaluated_models()), corrupt)
+    return sum((namespaced_evaluation(m) for m in evaluated_models()), corruption_pipeline())

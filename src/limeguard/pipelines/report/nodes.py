@@ -9,11 +9,14 @@ from limeguard.config import from_params
 from limeguard.reporting import ModelResults, ReportConfig, ReportInputs, build_report, collect_provenance
 
 # keys of the per-model inputs: "<model>__<kind>"
-KINDS = {"robust_summary": "summary", "masking_checks": "masking", "corruption_accuracy": "corruption",
-         "history": "history", "mining_summary": "mining", "bound_table": "bound",
-         "bound_summary": "bound_summary", "round_info": "round_info",
-         "cue_reliance": "cue_reliance", "cue_recovery": "cue_recovery",
-         "uncued_robustness": "uncued_robustness"}
+KINDS = {"robust_summary": "summary", "attack_results": "attack_results",
+         "masking_checks": "masking", "corruption_accuracy": "corruption",
+         "corruption_outcomes": "corruption_outcomes", "history": "history",
+         "mining_summary": "mining", "bound_table": "bound", "bound_summary": "bound_summary",
+         "round_info": "round_info", "cue_reliance": "cue_reliance", "cue_outcomes": "cue_outcomes",
+         "cue_recovery": "cue_recovery", "uncued_robustness": "uncued_robustness",
+         "uncued_attack_results": "uncued_attack_results"}
+SEED_PREFIX = "seed_"
 
 
 def build_run_report(
@@ -21,14 +24,37 @@ def build_run_report(
     report: dict[str, Any], **tables: Any,
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """Gather every model's evaluation and build the report (Markdown, metrics, figures)."""
-    cfg = from_params(ReportConfig, report, "report")
-    per_model: dict[str, dict[str, Any]] = defaultdict(dict)
-    for key, value in tables.items():
-        model, kind = key.split("__", 1)
-        per_model[model][KINDS[kind]] = value
-    models = {name: _model_results(parts) for name, parts in per_model.items()}
+    seed = int((parameters.get("runtime") or {}).get("seed", 0))
+    models = {name: _model_results(parts, seed) for name, parts in _per_model(tables).items()}
     overlays = {f"../{name}/explanations": f"LIME explanations of {name}"
-                for name, parts in per_model.items() if "mining" in parts}
+                for name, runs in models.items() if runs.mining is not None}
+    return _build(manifest, models, overlays, parameters, node_timings, report)
+
+
+def build_seeds_report(
+    manifest: dict[str, Any], node_timings: dict[str, float], parameters: dict[str, Any],
+    report: dict[str, Any], **tables: Any,
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The report over the seeds of the ``seeds`` pipeline: inputs ``seed_<k>__<model>__<kind>``;
+    every model gets one result per seed, and comparisons pair the same seed and image."""
+    per_seed: dict[int, dict[str, Any]] = defaultdict(dict)
+    for key, value in tables.items():
+        namespace, rest = key.split("__", 1)
+        per_seed[int(namespace.removeprefix(SEED_PREFIX))][rest] = value
+    models: dict[str, list[ModelResults]] = defaultdict(list)
+    for seed in sorted(per_seed):
+        for name, parts in _per_model(per_seed[seed]).items():
+            models[name].append(_model_results(parts, seed))
+    first = f"{SEED_PREFIX}{min(per_seed)}"
+    overlays = {f"../{first}.{name}/explanations": f"LIME explanations of {name} ({first})"
+                for name, runs in models.items() if runs[0].mining is not None}
+    return _build(manifest, dict(models), overlays, parameters, node_timings, report)
+
+
+def _build(manifest: dict[str, Any], models: dict[str, Any], overlays: dict[str, str],
+           parameters: dict[str, Any], node_timings: dict[str, float], report: dict[str, Any],
+           ) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    cfg = from_params(ReportConfig, report, "report")
     inputs = ReportInputs(manifest=manifest, models=models, extra_figures=overlays,
                           provenance=collect_provenance(parameters, node_timings))
     result = build_report(inputs, cfg)
@@ -36,9 +62,17 @@ def build_run_report(
     return result.markdown, result.metrics, figures
 
 
-def _model_results(parts: dict[str, Any]) -> ModelResults:
+def _per_model(tables: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    per_model: dict[str, dict[str, Any]] = defaultdict(dict)
+    for key, value in tables.items():
+        model, kind = key.split("__", 1)
+        per_model[model][KINDS[kind]] = value
+    return per_model
+
+
+def _model_results(parts: dict[str, Any], seed: int) -> ModelResults:
     info = parts.pop("round_info", None)
-    return ModelResults(**parts, notes=round_notes(info) if info else ())
+    return ModelResults(**parts, notes=round_notes(info) if info else (), seed=seed)
 
 
 def round_notes(info: dict[str, Any]) -> tuple[str, ...]:

@@ -9,13 +9,17 @@ from limeguard.pipelines.shape import spurious_enabled
 MINED = ("adversarial",)
 
 
+REPORT_PARAMETERS = {"manifest": "data_manifest", "node_timings": "node_timings",
+                     "parameters": "parameters", "report": "params:report"}
+
+
 def report_inputs() -> dict[str, str]:
     """``<model>__<kind>`` -> catalog name, for every evaluated model."""
     inputs = {}
     planted = spurious_enabled()
     for model in evaluated_models():
-        for kind in ("robust_summary", "masking_checks", "corruption_accuracy", "bound_table",
-                     "bound_summary"):
+        for kind in ("robust_summary", "attack_results", "masking_checks", "corruption_accuracy",
+                     "corruption_outcomes", "bound_table", "bound_summary"):
             inputs[f"{model}__{kind}"] = f"{model}.{kind}"
         inputs[f"{model}__history"] = f"{model}_history"
         if model in MINED or model.startswith("round_"):
@@ -25,14 +29,14 @@ def report_inputs() -> dict[str, str]:
         if planted:
             inputs[f"{model}__cue_reliance"] = f"{model}.cue_reliance"
             inputs[f"{model}__uncued_robustness"] = f"{model}.uncued_robustness"
+            inputs[f"{model}__cue_outcomes"] = f"{model}.cue_outcomes"
+            inputs[f"{model}__uncued_attack_results"] = f"{model}.uncued_attack_results"
             if f"{model}__mining_summary" in inputs:
                 inputs[f"{model}__cue_recovery"] = f"{model}.cue_recovery"
     return inputs
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    fixed = {"manifest": "data_manifest", "node_timings": "node_timings",
-             "parameters": "parameters", "report": "params:report"}
-    return Pipeline([Node(build_run_report, {**fixed, **report_inputs()},
+    return Pipeline([Node(build_run_report, {**REPORT_PARAMETERS, **report_inputs()},
                           ["report_markdown", "report_metrics", "report_figures"],
                           name="build_run_report")])
