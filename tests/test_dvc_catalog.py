@@ -12,7 +12,7 @@ from kedro.framework.startup import bootstrap_project
 
 from tests.conftest import PROJECT_ROOT
 
-UNTRACKED = {"node_timings"}  # a run record written by a hook, not a stage output
+UNTRACKED = {"node_timings", "node_record"}  # run records written by a hook, not stage outputs
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ def test_refine_is_default_and_chains_every_stage() -> None:
         assert {n.name for n in pipelines[name].nodes} <= {n.name for n in refine.nodes}, name
     # the job is closed: everything it reads is produced inside it, or is configuration
     free = {i for i in refine.inputs() if not i.startswith("params:")}
-    assert free <= {"parameters", "node_timings"}, free
+    assert free <= {"parameters", "node_timings", "node_record"}, free
 
 
 ENVS = sorted(p.name for p in Path(__file__).resolve().parents[1].joinpath("conf").iterdir()
@@ -33,7 +33,7 @@ def test_every_env_builds_a_closed_refine_job(env: str, monkeypatch) -> None:
     configure_project("limeguard")
     refine = register_pipelines()["refine"]
     free = {i for i in refine.inputs() if not i.startswith("params:")}
-    assert free <= {"parameters", "node_timings"}, free
+    assert free <= {"parameters", "node_timings", "node_record"}, free
     control = next(n for n in refine.nodes if n.name == "train_matched_control")
     planted = env.startswith("spurious")
     assert ("spurious_cue" in control.inputs) == planted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -104,7 +105,8 @@ class RuntimeHooks:
 
 
 class TimingHooks:
-    """Record every node's wall time in the ``node_timings`` dataset (merged across runs)."""
+    """Record every node's wall time in the ``node_timings`` dataset, and when it finished at which
+    commit in ``node_record`` (both merged across runs)."""
 
     def __init__(self) -> None:
         self._catalog: Any = None
@@ -127,9 +129,32 @@ class TimingHooks:
         started = self._started.pop(node.name, None)
         if self._catalog is None or started is None:
             return
-        timings = self._catalog.load("node_timings") if self._catalog.exists("node_timings") else {}
-        timings[node.name] = round(time.perf_counter() - started, 3)
-        self._catalog.save("node_timings", timings)
+        seconds = round(time.perf_counter() - started, 3)
+        self._merge("node_timings", node.name, seconds)
+        if "node_record" in self._catalog:
+            self._merge("node_record", node.name, {"finished": _utc_now(), "seconds": seconds,
+                                                   "commit": _commit()})
+
+    def _merge(self, dataset: str, key: str, value: Any) -> None:
+        """Set ``key`` in the JSON dataset ``dataset``, keeping what earlier nodes and runs wrote."""
+        record = self._catalog.load(dataset) if self._catalog.exists(dataset) else {}
+        record[key] = value
+        self._catalog.save(dataset, record)
+
+
+def _utc_now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@functools.cache
+def _commit() -> str:
+    """The checkout's commit (``-dirty`` with uncommitted changes to tracked files)."""
+    from limeguard.reporting.provenance import git_state
+
+    commit, dirty = git_state()
+    return f"{commit}-dirty" if dirty else commit
 
 
 class SeedParameterHooks:

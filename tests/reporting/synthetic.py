@@ -38,6 +38,37 @@ def summary(clean: float, pgd8: float, aa8: float, n: int = 1000, aa: str = "aut
     return frame[["attack", "eps_255", "eps_linf", "n", "n_correct", "accuracy"]]
 
 
+def attack_results(table: pd.DataFrame, noise: float = 0.1, seed: int = 0) -> pd.DataFrame:
+    """Per-image rows (``evaluate_model`` columns) with the accuracies of ``table``: an image is
+    right where its difficulty is below the accuracy; the difficulty is shared by every model (they
+    see the same images) except on a ``noise`` share of images, drawn per model (``seed``)."""
+    n = int(table["n"].iloc[0])
+    rng = np.random.default_rng(seed)
+    shared = np.random.default_rng(99).uniform(size=n)
+    own = np.where(rng.uniform(size=n) < noise, rng.uniform(size=n), shared).argsort().argsort()
+    rows = []
+    for r in table[~table["attack"].str.startswith("worst_case")].itertuples():
+        correct = own < r.n_correct  # exactly the table's accuracy
+        rows.append(pd.DataFrame({
+            "image_id": np.arange(n), "label": 0, "attack": r.attack,
+            "blackbox": r.attack == "square", "eps_255": r.eps_255, "eps_linf": r.eps_linf,
+            "attacked": True, "correct": correct, "pred": np.where(correct, 0, 1)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def corruption_outcomes(mean: float, n: int = 200, noise: float = 0.1, seed: int = 0
+                        ) -> pd.DataFrame:
+    """Per-image CIFAR-10-C outcomes (two corruptions x 5 severities) averaging ``mean``, paired
+    across models as in :func:`attack_results`."""
+    rng = np.random.default_rng(seed)
+    shared = np.random.default_rng(98).uniform(size=n)
+    own = np.where(rng.uniform(size=n) < noise, rng.uniform(size=n), shared).argsort().argsort()
+    rows = [pd.DataFrame({"image_id": np.arange(n), "corruption": name, "severity": sev,
+                          "correct": own < round(mean * n)})
+            for name in ("gaussian_noise", "fog") for sev in range(1, 6)]
+    return pd.concat(rows, ignore_index=True)
+
+
 def masking(fail: bool = False) -> dict:
     """A check_gradient_masking-style dict; ``fail`` violates pgd_ge_autoattack."""
     checks = [
@@ -83,30 +114,37 @@ def bound(share_s: float, seed: int, n: int = 40) -> pd.DataFrame:
 
 def model(clean: float, pgd: float, aa: float, c_mean: float = 0.6, spurious: float | None = None,
           share_s: float | None = None, fail: bool = False, notes=(), seed=0,
-          aa_label: str = "autoattack_fast") -> ModelResults:
+          aa_label: str = "autoattack_fast", paired: bool = True, n: int = 1000,
+          noise_seed: int | None = None) -> ModelResults:
     mining = None if spurious is None else pd.DataFrame(
         {"criterion": ["irrelevant", "spurious", "spurious"], "class": ["all", "all", "cat"],
          "share": [spurious / 2, spurious, spurious + 0.1]})  # fmt: skip
+    table = summary(clean, pgd, aa, aa=aa_label, n=n)
+    noise_seed = seed if noise_seed is None else noise_seed
+    per_image = attack_results(table, seed=noise_seed)
     return ModelResults(
-        summary=summary(clean, pgd, aa, aa=aa_label), masking=masking(fail),
+        summary=table, attack_results=per_image if paired else None, masking=masking(fail),
         corruption=corruption(c_mean), history=history(), mining=mining,
-        bound=None if share_s is None else bound(share_s, seed), notes=tuple(notes), seed=seed,
+        bound=None if share_s is None else bound(share_s, noise_seed), notes=tuple(notes),
+        seed=seed,
     )
 
 
 def run_inputs(round_aa: tuple[float, ...] = (0.40, 0.45), control_aa: float | None = 0.38,
-               adv_aa: float = 0.35, manifest: dict | None = None, **kw) -> ReportInputs:
+               adv_aa: float = 0.35, manifest: dict | None = None, round_clean: float = 0.68,
+               **kw) -> ReportInputs:
     """standard, adversarial, control and one round per entry of ``round_aa``."""
     models = {
-        "standard": model(0.90, 0.0, 0.0, c_mean=0.72, fail=kw.get("standard_fails", False)),
+        "standard": model(0.90, 0.0, 0.0, c_mean=0.72, fail=kw.get("standard_fails", False),
+                          noise_seed=10),
         "adversarial": model(0.70, adv_aa + 0.05, adv_aa, c_mean=0.60, spurious=0.30,
-                             share_s=0.40),
+                             share_s=0.40, noise_seed=11),
     }
     if control_aa is not None:
-        models["control"] = model(0.70, control_aa + 0.05, control_aa, c_mean=0.61)
+        models["control"] = model(0.70, control_aa + 0.05, control_aa, c_mean=0.61, noise_seed=12)
     for k, aa in enumerate(round_aa, start=1):
-        models[f"round_{k}"] = model(0.68, aa + 0.05, aa, c_mean=0.65, spurious=0.30 - 0.05 * k,
-                                     share_s=0.40 - 0.05 * k, seed=k,
+        models[f"round_{k}"] = model(round_clean, aa + 0.05, aa, c_mean=0.65, spurious=0.30 - 0.05 * k,
+                                     share_s=0.40 - 0.05 * k, noise_seed=k,
                                      notes=kw.get("notes", {}).get(k, ()))
     return ReportInputs(manifest=manifest or MIRROR, models=models,
                         provenance=kw.get("provenance"),

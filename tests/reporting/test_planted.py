@@ -81,7 +81,7 @@ def test_reliance_table_without_uncued_numbers_says_not_measured() -> None:
 def test_verdict_says_when_the_gap_did_not_shrink() -> None:
     report = build_report(planted_inputs(round_gap=0.5), ReportConfig())
     verdict = report.metrics["planted_cue"]["verdict"]
-    assert "did not change the gap beyond noise" in verdict
+    assert "did not reduce the gap beyond noise" in verdict
 
 
 def test_a_gap_closed_by_collapse_is_not_a_reduction() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from matplotlib.figure import Figure
 
 from limeguard.reporting import VERDICTS, ReportConfig, build_report
@@ -68,7 +70,11 @@ def test_metrics_json_serialisable(full_report):
     assert {"clean", "pgd", "autoattack", "worst_case", "cifar10c_mean"} <= set(adv)
     assert metrics["data"]["description"] == "CIFAR-10 (JPEG q75 mirror)"
     assert [r["model"] for r in metrics["rounds"]] == ["adversarial", "round_1", "round_2"]
-    assert metrics["best_round"] == "round_2"
+    assert metrics["refined_model"] == "round_2"
+    paired = {(p["candidate"], p["reference"], p["measure"]): p for p in metrics["paired"]}
+    assert paired[("round_2", "control", "autoattack")]["diff_points"] == pytest.approx(7.0)
+    assert ("round_2", "round_1", "clean") in paired and ("control", "adversarial", "pgd") in paired
+    assert "wall_time_total_s" not in metrics["provenance"]
     assert all(c["verdict"] in VERDICTS for c in metrics["claims"].values())
     assert adv["masking"] == {"ran": True, "n_checks": 2, "n_failed": 0, "n_skipped": 1}
 

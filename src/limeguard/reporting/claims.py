@@ -1,23 +1,25 @@
 """Verdicts on the paper's claims (METHOD.md, "What the paper states") from this run's numbers.
 
-Each verdict is one of :data:`VERDICTS`. A gain counts only when it exceeds both
-``min_gain`` points and ``noise_z`` standard errors of the difference (binomial over the test
-images, or over seeds when that is larger).
+Each verdict is one of :data:`VERDICTS` and reads the paired interval of the difference
+(:mod:`limeguard.reporting.paired`): a gain is supported only when its interval's lower end is
+above ``min_gain`` points, refuted when its upper end is below it, and undecided when the interval
+holds ``min_gain`` (the difference is inside the noise).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from limeguard.reporting.numbers import finite
+from limeguard.reporting.paired import Comparison, compare
 from limeguard.reporting.tables import pct
 from limeguard.reporting.view import RunView
 
-SUPPORTED, NOT_SUPPORTED, MIXED, NOT_TESTED = (
-    "supported", "not supported", "mixed", "not tested in this run")  # fmt: skip
-VERDICTS = (SUPPORTED, NOT_SUPPORTED, MIXED, NOT_TESTED)
+SUPPORTED, NOT_SUPPORTED, MIXED, UNDECIDED, NOT_TESTED = (
+    "supported", "not supported", "mixed", "undecided (within noise)",
+    "not tested in this run")  # fmt: skip
+VERDICTS = (SUPPORTED, NOT_SUPPORTED, MIXED, UNDECIDED, NOT_TESTED)
 ARBITERS = ("autoattack", "worst_case", "pgd")
 
 
@@ -33,41 +35,19 @@ class Claim:
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class Gain:
-    """``candidate - reference`` in points, and the smallest gain that counts (points)."""
-
-    diff: float
-    threshold: float
-
-    @property
-    def counts(self) -> bool:
-        """Whether the gain is measured and at least the threshold."""
-        return finite(self.diff) and self.diff >= self.threshold
-
-    def text(self) -> str:
-        """e.g. ``+3.1 points, threshold 2.0``."""
-        if not finite(self.diff):
-            return "n/a"
-        return f"{self.diff:+.1f} points, threshold {self.threshold:.1f}"
+def gain(view: RunView, candidate: str, reference: str, key: str) -> Comparison:
+    """The paired difference ``candidate - reference`` on ``key`` (points, with its interval)."""
+    return compare(view, candidate, reference, key)
 
 
-def gain(view: RunView, candidate: str, reference: str, key: str) -> Gain:
-    """The gain of ``candidate`` over ``reference`` on ``key`` with its noise threshold."""
-    a, b = view.stat(candidate, key), view.stat(reference, key)
-    if not (finite(a.mean) and finite(b.mean)):
-        return Gain(float("nan"), float("nan"))
-    se = _binomial_se(a.mean, view.n_images.get(candidate, 0))
-    se2 = _binomial_se(b.mean, view.n_images.get(reference, 0))
-    spread = math.sqrt(se**2 + se2**2)
-    if a.n > 1 and b.n > 1 and finite(a.std) and finite(b.std):
-        spread = max(spread, math.sqrt(a.std**2 / a.n + b.std**2 / b.n))
-    threshold = max(view.cfg.min_gain, view.cfg.noise_z * 100 * spread)
-    return Gain(100 * (a.mean - b.mean), threshold)
-
-
-def _binomial_se(p: float, n: int) -> float:
-    return math.sqrt(max(p * (1 - p), 0.0) / n) if n > 0 else 0.0
+def gain_verdict(view: RunView, g: Comparison) -> str:
+    """SUPPORTED when the interval's lower end is above ``min_gain``, NOT_SUPPORTED when its
+    upper end is below it, else UNDECIDED (NOT_TESTED when unmeasured)."""
+    if not g.measured:
+        return NOT_TESTED
+    if g.low > view.cfg.min_gain:
+        return SUPPORTED
+    return NOT_SUPPORTED if g.high < view.cfg.min_gain else UNDECIDED
 
 
 def arbiter(view: RunView, names: list[str]) -> str:
@@ -79,14 +59,10 @@ def arbiter(view: RunView, names: list[str]) -> str:
 
 
 def best_round(view: RunView) -> tuple[str | None, str]:
-    """The round with the highest arbiter accuracy at the headline ε, and the arbiter."""
+    """The round the claims are about, and the arbiter: the last round, the model the pipeline
+    delivers (choosing the best round on the test images would bias its comparison upwards)."""
     names = [view.cfg.adversarial, *view.rounds]
-    key = arbiter(view, names)
-    if not view.rounds:
-        return None, key
-    scored = [(view.stat(r, key).mean, -i, r) for i, r in enumerate(view.rounds)]
-    scored = [s for s in scored if finite(s[0])]
-    return (max(scored)[2] if scored else view.rounds[-1]), key
+    return (view.rounds[-1] if view.rounds else None), arbiter(view, names)
 
 
 def measure_name(view: RunView, key: str) -> str:
@@ -98,7 +74,7 @@ def measure_name(view: RunView, key: str) -> str:
 
 
 def _vs(view: RunView, cand: str, ref: str, key: str) -> str:
-    return f"{ref} {pct(view.stat(ref, key).mean)}% ({gain(view, cand, ref, key).text()})"
+    return f"{ref} {pct(view.stat(ref, key).mean)}% ({gain(view, cand, ref, key).interval_text()})"
 
 
 def comparison(view: RunView, cand: str, key: str) -> str:
@@ -111,16 +87,25 @@ def comparison(view: RunView, cand: str, key: str) -> str:
 def beats_references(view: RunView, cand: str, key: str) -> tuple[str, str]:
     """Verdict and reason for ``cand`` beating the adversarial baseline and the control."""
     adv, ctl = view.cfg.adversarial, view.cfg.control
-    if not gain(view, cand, adv, key).counts:
-        return NOT_SUPPORTED, (f"{cand} does not beat the adversarial baseline beyond the "
-                               "noise threshold")
+    floor = f"{view.cfg.min_gain:g} points"
+    vs_adv = gain_verdict(view, gain(view, cand, adv, key))
+    if vs_adv == NOT_SUPPORTED:
+        return NOT_SUPPORTED, (f"{cand} does not beat the adversarial baseline: the interval's "
+                               f"upper end is below the minimum gain of {floor}")
+    if vs_adv != SUPPORTED:
+        return UNDECIDED, (f"the difference between {cand} and the adversarial baseline is "
+                           f"within noise: the interval holds the minimum gain of {floor}")
     if not view.has(ctl):
         return MIXED, (f"{cand} beats the adversarial baseline, but no matched control ran, so "
                        "the gain may come from the extra epochs alone")  # fmt: skip
-    if not gain(view, cand, ctl, key).counts:
+    vs_ctl = gain_verdict(view, gain(view, cand, ctl, key))
+    if vs_ctl == NOT_SUPPORTED:
         return NOT_SUPPORTED, (f"{cand} beats the adversarial baseline but not the matched "
                                "control: the gain is explained by the extra epochs, not by "
                                "refinement")  # fmt: skip
+    if vs_ctl != SUPPORTED:
+        return UNDECIDED, (f"{cand} beats the adversarial baseline, but its difference from the "
+                           f"matched control is within noise (the interval holds {floor})")
     return SUPPORTED, f"{cand} beats both the adversarial baseline and the matched control"
 
 
@@ -128,10 +113,20 @@ def _numbers(view: RunView, cand: str, key: str) -> dict[str, Any]:
     out: dict[str, Any] = {"model": cand, "measure": key, "value": view.stat(cand, key).mean}
     for ref in (view.cfg.adversarial, view.cfg.control):
         if view.has(ref):
-            g = gain(view, cand, ref, key)
             out[ref] = view.stat(ref, key).mean
-            out[f"gain_vs_{ref}_points"], out[f"threshold_vs_{ref}_points"] = g.diff, g.threshold
+            out[f"vs_{ref}"] = interval_numbers(gain(view, cand, ref, key))
     return out
+
+
+def interval_numbers(g: Comparison) -> dict[str, Any]:
+    """The metrics entry of one comparison (points)."""
+    r = g.result
+    if r is None:
+        return {"measured": False}
+    return {"diff_points": g.diff, "low_points": g.low, "high_points": g.high,
+            "half_width_points": 100 * r.half_width, "level": r.level, "n_seeds": r.n_seeds,
+            "n_images": r.n_images, "over": r.over, "wins": r.wins, "losses": r.losses,
+            "mcnemar_p": r.mcnemar_p}
 
 
 def claim_robustness(view: RunView) -> Claim:
@@ -143,14 +138,15 @@ def claim_robustness(view: RunView) -> Claim:
     verdict, why = beats_references(view, best, key)
     second = next((k for k in ("worst_case", "pgd") if k != key
                    and finite(view.stat(best, k).mean)), None)  # fmt: skip
-    lines = [f"Best round {best} (chosen by {measure_name(view, key)} at "
-             f"ε={view.cfg.headline_eps_255:g}/255)", comparison(view, best, key)]  # fmt: skip
+    lines = [f"Last round {best} at ε={view.cfg.headline_eps_255:g}/255",
+             comparison(view, best, key)]
     if second:
         lines.append(comparison(view, best, second))
         refs = [r for r in (view.cfg.adversarial, view.cfg.control) if view.has(r)]
-        if verdict == SUPPORTED and not all(gain(view, best, r, second).counts for r in refs):
+        if verdict == SUPPORTED and not all(
+                gain_verdict(view, gain(view, best, r, second)) == SUPPORTED for r in refs):
             verdict, why = MIXED, f"{why} on {measure_name(view, key)}, but the " \
-                                  f"{measure_name(view, second)} gain is within noise"
+                                  f"{measure_name(view, second)} gain is not"
     numbers = {**_numbers(view, best, key), "secondary": _numbers(view, best, second)
                if second else None}  # fmt: skip
     return Claim("a", statement, verdict, "; ".join([*lines, why]) + ".", numbers, why + ".")
@@ -180,17 +176,20 @@ def claim_clean_cost(view: RunView) -> Claim:
     if best is None:
         return Claim("c", statement, NOT_TESTED, "No refinement rounds ran (baselines only).")
     tol = view.cfg.clean_cost_tolerance
-    cost = -gain(view, best, view.cfg.adversarial, "clean").diff
-    if not finite(cost):
+    g = gain(view, best, view.cfg.adversarial, "clean")
+    if not g.measured:
         return Claim("c", statement, NOT_TESTED, "Clean accuracy was not measured.")
-    verdict = SUPPORTED if cost <= tol else NOT_SUPPORTED
+    cost, worst, least = -g.diff, -g.low, -g.high  # the cost and its interval's ends
+    verdict = SUPPORTED if worst <= tol else NOT_SUPPORTED if least > tol else UNDECIDED
     others = [f"{r} {pct(view.stat(r, 'clean').mean)}%" for r in
               (view.cfg.control, view.cfg.standard) if view.has(r)]  # fmt: skip
     evidence = (f"Clean accuracy {best} {pct(view.stat(best, 'clean').mean)}% vs adversarial "
-                f"{pct(view.stat(view.cfg.adversarial, 'clean').mean)}%: cost {cost:.1f} points "
-                f"(modest: at most {tol:g})" + (f"; {', '.join(others)}" if others else "") + ".")
+                f"{pct(view.stat(view.cfg.adversarial, 'clean').mean)}%: cost {cost:.1f} points, "
+                f"interval {least:+.1f} to {worst:+.1f} (modest: at most {tol:g} points over the "
+                "whole interval)" + (f"; {', '.join(others)}" if others else "") + ".")
     return Claim("c", statement, verdict, evidence,
-                 {"model": best, "cost_points": cost, "tolerance_points": tol})
+                 {"model": best, "cost_points": cost, "cost_interval_points": [least, worst],
+                  "tolerance_points": tol})
 
 
 def _combine(parts: list[bool]) -> str:

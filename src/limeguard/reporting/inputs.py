@@ -104,14 +104,15 @@ class ReportConfig:
         title: the report's title.
         headline_eps_255: the headline radius in pixel units (8 means 8/255).
         clean_cost_tolerance: largest clean-accuracy drop (points) that counts as "modest".
-        min_gain: smallest gain (points) that counts as an improvement.
-        noise_z: a gain must also exceed ``noise_z`` binomial standard errors of the difference
-            of two accuracies on n test images (0 turns this off).
+        min_gain: smallest gain (points) that counts as an improvement: a gain is supported when
+            its paired interval's lower end is above it.
+        interval_level: coverage of the paired bootstrap intervals, e.g. 0.95.
+        bootstrap_samples: bootstrap draws per interval.
+        bootstrap_seed: seed of the draws (the intervals are reproducible).
         min_correlation: smallest Spearman correlation bound vs empirical distortion that
             counts as a positive link.
         min_share_drop: smallest drop (points) of a flagged or attribution share that counts.
         suspect_autoattack: AutoAttack accuracy (percent) above which a result is suspect.
-        seeds: seeds the run was configured for (the report states how many ran).
         figure_dir: folder of the figures relative to the Markdown file.
         standard, adversarial, control: the model names of the baselines and the control.
     """
@@ -120,11 +121,12 @@ class ReportConfig:
     headline_eps_255: float = 8.0
     clean_cost_tolerance: float = 5.0
     min_gain: float = 1.0
-    noise_z: float = 1.96
+    interval_level: float = 0.95
+    bootstrap_samples: int = 2000
+    bootstrap_seed: int = 0
     min_correlation: float = 0.1
     min_share_drop: float = 1.0
     suspect_autoattack: float = 53.0
-    seeds: int = 1
     figure_dir: str = "figures"
     standard: str = "standard"
     adversarial: str = "adversarial"
@@ -133,11 +135,17 @@ class ReportConfig:
     def __post_init__(self) -> None:
         if self.headline_eps_255 <= 0:
             raise ConfigError(f"headline_eps_255: must be > 0, got {self.headline_eps_255}")
-        for name in ("clean_cost_tolerance", "min_gain", "noise_z", "min_share_drop"):
+        for name in ("clean_cost_tolerance", "min_gain", "min_share_drop"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}: must be >= 0, got {getattr(self, name)}")
-        if self.seeds < 1:
-            raise ConfigError(f"seeds: must be >= 1, got {self.seeds}")
+        if not 0.5 <= self.interval_level < 1:
+            raise ConfigError(f"interval_level: must be in [0.5, 1), got {self.interval_level}")
+        if not isinstance(self.bootstrap_samples, int) or self.bootstrap_samples < 100:
+            raise ConfigError(f"bootstrap_samples: must be an integer >= 100, got "
+                              f"{self.bootstrap_samples!r}")
+        if not isinstance(self.bootstrap_seed, int) or not 0 <= self.bootstrap_seed < 2**32:
+            raise ConfigError(f"bootstrap_seed: must be an integer in [0, 2**32), got "
+                              f"{self.bootstrap_seed!r}")
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from limeguard.reporting import planted, tables
+from limeguard.reporting import paired, planted, tables
 from limeguard.reporting.claims import (
     MIXED,
     NOT_SUPPORTED,
     NOT_TESTED,
     SUPPORTED,
+    UNDECIDED,
     Claim,
     best_round,
     comparison,
@@ -22,7 +23,8 @@ from limeguard.reporting.numbers import finite
 from limeguard.reporting.tables import pct_stat
 from limeguard.reporting.view import RunView, collapsed_rounds
 
-ANSWERS = {SUPPORTED: "Yes", NOT_SUPPORTED: "No", MIXED: "Partly", NOT_TESTED: "Not tested"}
+ANSWERS = {SUPPORTED: "Yes", NOT_SUPPORTED: "No", MIXED: "Partly",
+           UNDECIDED: "Undecided: the difference is within noise", NOT_TESTED: "Not tested"}
 AA_VARIANTS = {
     "autoattack": "standard AutoAttack (APGD-CE, APGD-T, FAB-T, Square), the published arbiter",
     "autoattack_fast": "the cheaper AutoAttack variant for CPU runs (by default APGD-CE + APGD-T, "
@@ -71,8 +73,10 @@ def section_verdict(view: RunView, claims: Sequence[Claim]) -> str:
                      f"{pct_stat(view.stat(adv, 'autoattack'))}% AutoAttack at "
                      f"ε={view.cfg.headline_eps_255:g}/255.")  # fmt: skip
     else:
-        parts.append(f"Best round: {best} (by {measure_name(view, key)} at "
-                     f"ε={view.cfg.headline_eps_255:g}/255).")
+        parts.append(f"The refined model is the last round, {best}; robustness is judged by "
+                     f"{measure_name(view, key)} at ε={view.cfg.headline_eps_255:g}/255. "
+                     "Differences are paired (same images and seeds) with "
+                     f"{100 * view.cfg.interval_level:g}% bootstrap intervals.")
         parts += [comparison(view, best, k) + "." for k in ("autoattack", "pgd", "worst_case")
                   if finite(view.stat(best, k).mean)]  # fmt: skip
         parts.append(f"In short: {claims[0].reason}")
@@ -81,8 +85,10 @@ def section_verdict(view: RunView, claims: Sequence[Claim]) -> str:
                                    or "not run") + ".")  # fmt: skip
     n = sorted(set(view.n_images.values()))
     seeds = sorted({len(r) for r in view.models.values()})
-    parts.append(f"Test images per model: {', '.join(map(str, n))}; seeds per model: "
-                 f"{', '.join(map(str, seeds))} (configured: {view.cfg.seeds}).")
+    parts.append(f"Test images per model: {', '.join(map(str, n))} (per attack in the table "
+                 f"below); seeds per model: {', '.join(map(str, seeds))}"
+                 + (" (one seed: the intervals cover the choice of test images, not the "
+                    "variation between training runs)" if seeds == [1] else "") + ".")
     violations = tables.masking_violations(view)
     if violations:
         parts.append(f"**Warning: {len(violations)} gradient-masking check(s) failed** "
@@ -203,10 +209,12 @@ def section_masking(view: RunView) -> str:
 def section_claims(view: RunView, claims: Sequence[Claim]) -> str:
     """Each claim with its verdict and numbers, then the reference comparison and suspects."""
     lines = ["## Claims of the paper", "",
-             f"Verdicts: supported, not supported, mixed, or not tested in this run. A gain counts "
-             f"from {view.cfg.min_gain:g} points and {view.cfg.noise_z:g} standard errors of the "
-             f"difference; a clean cost up to {view.cfg.clean_cost_tolerance:g} points is modest. "
-             f"Data: {view.caption}.", ""]  # fmt: skip
+             f"Verdicts: supported, not supported, mixed, undecided (within noise), or not tested "
+             f"in this run. Each difference is paired (the same test images and seeds) with its "
+             f"{100 * view.cfg.interval_level:g}% bootstrap interval; a gain is supported when the "
+             f"interval's lower end is above {view.cfg.min_gain:g} points and refuted when its "
+             f"upper end is below it; a clean cost is modest when the whole interval is at most "
+             f"{view.cfg.clean_cost_tolerance:g} points. Data: {view.caption}.", ""]  # fmt: skip
     for claim in claims:
         lines.append(f"- **({claim.key}) {claim.statement}** Verdict: **{claim.verdict}**. "
                      f"{claim.evidence}")
@@ -235,6 +243,25 @@ def reference_comparison(view: RunView) -> str:
     return f"{REFERENCE} {own} {judgement}"
 
 
+def section_paired(view: RunView) -> str:
+    """Every paired comparison: difference, interval, McNemar's test where outcomes are binary."""
+    rows = paired.comparisons(view)
+    lines = ["## Paired comparisons", ""]
+    if not rows:
+        return "\n".join([*lines, "No two models of this run can be compared."])
+    seeds = sorted({c.result.n_seeds for c in rows})
+    scope = ("one seed: the intervals resample the test images only, so they do not cover the "
+             "variation between training runs" if seeds == [1] else
+             "seeds and images are resampled together (two-way bootstrap)")
+    lines += [f"*Candidate minus reference in points, on the same images (and seeds) at "
+              f"ε={view.cfg.headline_eps_255:g}/255; {100 * view.cfg.interval_level:g}% "
+              f"bootstrap interval ({view.cfg.bootstrap_samples} draws; {scope}); wins / losses: "
+              "images only the candidate / only the reference gets right (summed over seeds), "
+              "with McNemar's exact p. *gap*: the planted cue's aligned minus swapped accuracy. "
+              f"Data: {view.caption}.*", "", tables.paired_table(rows)]  # fmt: skip
+    return "\n".join(lines)
+
+
 def section_provenance(view: RunView, provenance: Mapping[str, Any] | None) -> str:
     """Data source, seeds, commit, device, versions, wall time per stage, resolved config."""
     source = view.manifest.get("source")
@@ -242,8 +269,12 @@ def section_provenance(view: RunView, provenance: Mapping[str, Any] | None) -> s
     if not provenance:
         return "\n".join([*lines, "- No provenance was recorded for this run."])
     dirty = provenance.get("git_dirty")
+    commits = provenance.get("seed_commits") or {}
     lines += [f"- Git commit: `{provenance.get('git_commit', 'unknown')}`"
-              + (" (uncommitted changes)" if dirty else ""),
+              + (" (uncommitted changes)" if dirty else "") + " (this report)",
+              "- Commits the models were made at: " + ("; ".join(
+                  f"{seed}: " + ", ".join(f"`{c}`" for c in found)
+                  for seed, found in commits.items()) or "n/a (no node record)"),
               f"- Seeds: {_inline(provenance.get('seeds'))}",
               f"- Device: {provenance.get('device', 'n/a')}; "
               f"Python {provenance.get('python', 'n/a')} on {provenance.get('platform', 'n/a')}",
@@ -282,6 +313,6 @@ def render_markdown(view: RunView, claims: Sequence[Claim], figures: Mapping[str
         section_eps(view), section_progress(view), planted.section(view),
         section_overlays(view, extra_figures),
         section_corruptions(view, figures), section_bound(view, figures), section_masking(view),
-        section_claims(view, claims), section_provenance(view, provenance),
+        section_claims(view, claims), section_paired(view), section_provenance(view, provenance),
     ]
     return "\n\n".join(s for s in sections if s) + "\n"

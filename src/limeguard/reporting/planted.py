@@ -10,7 +10,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from scipy.stats import norm
+
 from limeguard.reporting.numbers import finite
+from limeguard.reporting.paired import compare
 from limeguard.reporting.tables import md_table, num, pct
 from limeguard.reporting.view import RunView
 
@@ -37,18 +40,23 @@ def recovery(view: RunView) -> dict[str, Mapping[str, Any]]:
             if runs[0].cue_recovery is not None}
 
 
-def gap_change(view: RunView, candidate: str, reference: str) -> tuple[float, float]:
-    """(candidate gap - reference gap, noise threshold), both in points (NaN when unmeasured).
+def gap_change(view: RunView, candidate: str, reference: str) -> tuple[float, float, float]:
+    """(candidate gap - reference gap, and its interval's low and high ends), in points; NaN when
+    unmeasured.
 
-    The threshold is ``min_gain`` or ``noise_z`` binomial standard errors of the difference of the
-    two gaps (each gap the difference of two accuracies on n images), whichever is larger.
+    Paired over the same test images (and seeds) from the per-image cue outcomes; without them the
+    normal interval of two independent gaps (each the difference of two accuracies on n images).
     """
+    paired = compare(view, candidate, reference, "gap")
+    if paired.paired:
+        return paired.diff, paired.low, paired.high
     rel = reliance(view)
     if candidate not in rel or reference not in rel:
-        return float("nan"), float("nan")
-    variance = sum(_gap_variance(rel[name]) for name in (candidate, reference))
-    threshold = max(view.cfg.min_gain, view.cfg.noise_z * 100 * math.sqrt(variance))
-    return 100 * (rel[candidate]["gap"] - rel[reference]["gap"]), threshold
+        return float("nan"), float("nan"), float("nan")
+    z = float(norm.ppf(1 - (1 - view.cfg.interval_level) / 2))
+    half = z * 100 * math.sqrt(sum(_gap_variance(rel[name]) for name in (candidate, reference)))
+    change = 100 * (rel[candidate]["gap"] - rel[reference]["gap"])
+    return change, change - half, change + half
 
 
 def verdict(view: RunView) -> str:
@@ -67,14 +75,17 @@ def verdict(view: RunView) -> str:
 
 
 def _comparison(view: RunView, candidate: str, reference: str) -> str:
-    change, threshold = gap_change(view, candidate, reference)
+    change, low, high = gap_change(view, candidate, reference)
     if not finite(change):
         return f"against `{reference}`: not measured"
-    numbers = f"{change:+.1f} points, threshold {threshold:.1f}"
-    if change >= threshold:
+    numbers = (f"{change:+.1f} points, {100 * view.cfg.interval_level:g}% interval "
+               f"[{low:+.1f}, {high:+.1f}]")
+    floor = view.cfg.min_gain
+    if low > floor:
         return f"against `{reference}` it increased the gap ({numbers})"
-    if -change < threshold:
-        return f"against `{reference}` it did not change the gap beyond noise ({numbers})"
+    if high >= -floor:
+        return (f"against `{reference}` it did not reduce the gap beyond noise ({numbers}: the "
+                f"interval reaches above -{floor:g} points)")
     rel = reliance(view)
     a, b = rel[candidate], rel[reference]
     swapped_gain = 100 * (a["swapped_accuracy"] - b["swapped_accuracy"])
@@ -156,8 +167,8 @@ def metrics(view: RunView) -> dict[str, Any] | None:
                            "mining": rec, "verdict": verdict(view)}
     if view.rounds:
         last = view.rounds[-1]
-        out["gap_change"] = {ref: dict(zip(("points", "threshold"), gap_change(view, last, ref),
-                                           strict=True))
+        out["gap_change"] = {ref: dict(zip(("points", "low_points", "high_points"),
+                                           gap_change(view, last, ref), strict=True))
                              for ref in (view.cfg.adversarial, view.cfg.control)}
     return out
 

@@ -36,6 +36,7 @@ STAGE_RULES = (
 def collect_provenance(
     params: Mapping[str, Any] | None,
     node_timings: Mapping[str, float] | None = None,
+    node_record: Mapping[str, Mapping[str, Any]] | None = None,
     *,
     started: str | None = None,
     finished: str | None = None,
@@ -46,17 +47,22 @@ def collect_provenance(
     Args:
         params: the resolved parameters (Kedro's ``parameters``), recorded whole.
         node_timings: node name -> wall seconds (the ``node_timings`` dataset).
-        started, finished: ISO timestamps of the run (``finished`` defaults to now).
+        node_record: node name -> ``finished`` (ISO time), ``seconds``, ``commit`` (the
+            ``node_record`` dataset); gives ``started`` and ``seed_commits``.
+        started, finished: ISO timestamps of the run (``started`` defaults to the earliest node
+            start of ``node_record``, ``finished`` to now).
         repo: folder inside the git repository (default: the current directory).
 
     Returns:
         ``git_commit`` ("unknown" outside a repository), ``git_dirty``, ``python``,
         ``platform``, ``device``, ``libraries`` (name -> version or "not installed"),
         ``seeds`` (dotted key -> value), ``config``, ``wall_time_s`` (stage -> seconds),
-        ``wall_time_by_namespace_s``, ``wall_time_total_s``, ``started``, ``finished``.
+        ``wall_time_by_namespace_s``, ``wall_time_total_s``, ``started``, ``finished``,
+        ``seed_commits`` (``seed_<k>`` -> the commits its nodes ran at).
     """
     commit, dirty = git_state(repo)
     timings = dict(node_timings or {})
+    record = dict(node_record or {})
     return {
         "git_commit": commit,
         "git_dirty": dirty,
@@ -69,9 +75,36 @@ def collect_provenance(
         "wall_time_s": wall_time_by_stage(timings),
         "wall_time_by_namespace_s": wall_time_by_namespace(timings),
         "wall_time_total_s": round(float(sum(timings.values())), 3),
-        "started": started,
+        "started": started or first_start(record),
         "finished": finished or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "seed_commits": seed_commits(record, (params or {}).get("runtime") or {}),
     }
+
+
+def first_start(record: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """The earliest node start (its finish minus its seconds) of ``node_record``, ISO UTC."""
+    starts = []
+    for entry in record.values():
+        try:
+            finished = dt.datetime.fromisoformat(str(entry["finished"]))
+            starts.append(finished - dt.timedelta(seconds=float(entry.get("seconds", 0))))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return min(starts).isoformat(timespec="seconds") if starts else None
+
+
+def seed_commits(record: Mapping[str, Mapping[str, Any]], runtime: Mapping[str, Any]
+                 ) -> dict[str, list[str]]:
+    """``seed_<k>`` -> the commits the nodes of that seed ran at: the ``seed_<k>`` namespaces of
+    the ``seeds`` pipeline, else every node under ``seed_<runtime.seed>``."""
+    out: dict[str, set[str]] = {}
+    for name, entry in record.items():
+        space = name.split(".", 1)[0]
+        key = space if re.fullmatch(r"seed_\d+", space) else None
+        if key or not any(re.match(r"seed_\d+\.", n) for n in record):
+            key = key or f"seed_{runtime.get('seed', 0)}"
+            out.setdefault(key, set()).add(str(entry.get("commit", "unknown")))
+    return {k: sorted(v) for k, v in sorted(out.items())}
 
 
 def git_state(repo: str | Path | None = None) -> tuple[str, bool | None]:

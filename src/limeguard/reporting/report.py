@@ -8,8 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from limeguard.reporting import planted, tables
-from limeguard.reporting.claims import Claim, all_claims, best_round, suspect_results
+from limeguard.reporting import paired, planted, tables
+from limeguard.reporting.claims import (
+    Claim,
+    all_claims,
+    best_round,
+    interval_numbers,
+    suspect_results,
+)
 from limeguard.reporting.figures import build_figures
 from limeguard.reporting.inputs import Report, ReportConfig, ReportInputs
 from limeguard.reporting.markdown import render_markdown
@@ -62,15 +68,17 @@ def build_metrics(view: RunView, claims: list[Claim], provenance: Any) -> dict[s
         "rounds": progress_rows(view),
         "collapsed_rounds": collapsed_rounds(view),
         "n_rounds": len(view.rounds),
-        "best_round": best,
+        "refined_model": best,
         "robustness_measure": key,
         "claims": {c.key: {"statement": c.statement, "verdict": c.verdict,
                            "evidence": c.evidence, "numbers": c.numbers} for c in claims},
+        "paired": [{"candidate": c.candidate, "reference": c.reference, "measure": c.measure,
+                    **interval_numbers(c)} for c in paired.comparisons(view)],
         "suspect": suspect_results(view),
         "masking_violations": tables.masking_violations(view),
+        # no wall times: metrics.json is a function of the run's inputs (they are in the report)
         "provenance": {"git_commit": prov.get("git_commit"), "seeds": prov.get("seeds"),
-                       "device": prov.get("device"),
-                       "wall_time_total_s": prov.get("wall_time_total_s")},
+                       "seed_commits": prov.get("seed_commits"), "device": prov.get("device")},
     })  # fmt: skip
 
 

@@ -201,3 +201,16 @@ def masking_violations(view: RunView) -> list[str]:
             message = checks.get(name, {}).get("message") or "violated (no message)"
             lines.append(f"**{label}**: `{name}`: {message}")
     return lines
+
+
+def paired_table(rows: Sequence[Any]) -> str:
+    """One row per :class:`limeguard.reporting.paired.Comparison`."""
+    body = []
+    for c in rows:
+        r = c.result
+        record = "" if r.wins is None else f"{r.wins} / {r.losses}"
+        p = "" if r.mcnemar_p is None else f"{r.mcnemar_p:.3g}"
+        body.append([f"{c.candidate} - {c.reference}", c.measure, f"{c.diff:+.1f}",
+                     f"[{c.low:+.1f}, {c.high:+.1f}]", f"{r.n_seeds} x {r.n_images}", record, p])
+    return md_table(["comparison", "measure", "difference", "interval", "seeds x images",
+                     "wins / losses", "McNemar p"], body)

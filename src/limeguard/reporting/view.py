@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from limeguard.reporting import numbers
@@ -34,6 +34,8 @@ class RunView:
         rounds: the ``round_<k>`` names, by k.
         caption: the data set as every accuracy table names it.
         mirror: whether the pixels came from the JPEG mirror.
+        paired: (candidate, reference, measure) -> its comparison, computed once
+            (:func:`limeguard.reporting.paired.compare`).
     """
 
     models: dict[str, tuple[ModelResults, ...]]
@@ -46,6 +48,7 @@ class RunView:
     mirror: bool
     manifest: Mapping[str, Any]
     cfg: ReportConfig
+    paired: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
 
     def stat(self, name: str, key: str) -> Stat:
         """The statistic ``key`` of model ``name`` (NaN when the model is absent)."""

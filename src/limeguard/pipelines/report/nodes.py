@@ -20,20 +20,20 @@ SEED_PREFIX = "seed_"
 
 
 def build_run_report(
-    manifest: dict[str, Any], node_timings: dict[str, float], parameters: dict[str, Any],
-    report: dict[str, Any], **tables: Any,
+    manifest: dict[str, Any], node_timings: dict[str, float], node_record: dict[str, Any],
+    parameters: dict[str, Any], report: dict[str, Any], **tables: Any,
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """Gather every model's evaluation and build the report (Markdown, metrics, figures)."""
     seed = int((parameters.get("runtime") or {}).get("seed", 0))
     models = {name: _model_results(parts, seed) for name, parts in _per_model(tables).items()}
     overlays = {f"../{name}/explanations": f"LIME explanations of {name}"
                 for name, runs in models.items() if runs.mining is not None}
-    return _build(manifest, models, overlays, parameters, node_timings, report)
+    return _build(manifest, models, overlays, parameters, (node_timings, node_record), report)
 
 
 def build_seeds_report(
-    manifest: dict[str, Any], node_timings: dict[str, float], parameters: dict[str, Any],
-    report: dict[str, Any], **tables: Any,
+    manifest: dict[str, Any], node_timings: dict[str, float], node_record: dict[str, Any],
+    parameters: dict[str, Any], report: dict[str, Any], **tables: Any,
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """The report over the seeds of the ``seeds`` pipeline: inputs ``seed_<k>__<model>__<kind>``;
     every model gets one result per seed, and comparisons pair the same seed and image."""
@@ -48,15 +48,16 @@ def build_seeds_report(
     first = f"{SEED_PREFIX}{min(per_seed)}"
     overlays = {f"../{first}.{name}/explanations": f"LIME explanations of {name} ({first})"
                 for name, runs in models.items() if runs[0].mining is not None}
-    return _build(manifest, dict(models), overlays, parameters, node_timings, report)
+    return _build(manifest, dict(models), overlays, parameters, (node_timings, node_record),
+                  report)
 
 
 def _build(manifest: dict[str, Any], models: dict[str, Any], overlays: dict[str, str],
-           parameters: dict[str, Any], node_timings: dict[str, float], report: dict[str, Any],
-           ) -> tuple[str, dict[str, Any], dict[str, Any]]:
+           parameters: dict[str, Any], records: tuple[dict[str, Any], dict[str, Any]],
+           report: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
     cfg = from_params(ReportConfig, report, "report")
     inputs = ReportInputs(manifest=manifest, models=models, extra_figures=overlays,
-                          provenance=collect_provenance(parameters, node_timings))
+                          provenance=collect_provenance(parameters, *records))
     result = build_report(inputs, cfg)
     figures = {f"{name}.png": figure for name, figure in result.figures.items()}
     return result.markdown, result.metrics, figures

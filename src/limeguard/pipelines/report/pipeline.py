@@ -10,7 +10,8 @@ MINED = ("adversarial",)
 
 
 REPORT_PARAMETERS = {"manifest": "data_manifest", "node_timings": "node_timings",
-                     "parameters": "parameters", "report": "params:report"}
+                     "node_record": "node_record", "parameters": "parameters",
+                     "report": "params:report"}
 
 
 def report_inputs() -> dict[str, str]:
