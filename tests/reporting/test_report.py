@@ -136,3 +136,31 @@ def test_figures_render_to_png(full_report, tmp_path):
     for name, fig in full_report.figures.items():
         fig.savefig(tmp_path / f"{name}.png", dpi=50)
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
+
+
+def test_paired_section_says_what_its_intervals_cover(full_report):
+    section = full_report.markdown.split("## Paired comparisons")[1].split("\n## ")[0]
+    assert "one seed: the intervals resample the test images only" in section
+    assert "| round_2 - control | autoattack | +7.0 |" in section
+    claims = full_report.markdown.split("## Claims of the paper")[1]
+    assert "95% CI" in claims and "1 seed: seed variation not covered" in claims
+
+
+def test_several_seeds_are_paired_seed_by_seed_over_seeds_and_images():
+    import dataclasses
+
+    from tests.reporting.synthetic import model
+
+    def seeds(clean, pgd, aa, noise):
+        return [model(clean, pgd, aa, seed=s, noise_seed=noise + s) for s in (0, 1)]
+
+    inputs = dataclasses.replace(run_inputs(), models={
+        "adversarial": seeds(0.70, 0.40, 0.35, 10), "control": seeds(0.70, 0.43, 0.38, 20),
+        "round_1": seeds(0.68, 0.50, 0.45, 30)})
+    report = build_report(inputs)
+    paired = {(p["candidate"], p["reference"], p["measure"]): p for p in report.metrics["paired"]}
+    entry = paired[("round_1", "control", "autoattack")]
+    assert entry["n_seeds"] == 2 and entry["over"] == "seeds x images"
+    assert entry["diff_points"] == pytest.approx(7.0)
+    assert "seeds and images are resampled together" in report.markdown
+    assert report.metrics["models"]["round_1"]["n_seeds"] == 2
