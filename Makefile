@@ -4,20 +4,33 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 KEDRO  := $(VENV)/bin/kedro
-ENV    ?= base
+# the project needs Python 3.11: python3.11 when it is on PATH, else python3 (checked before use)
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
+# `local` is Kedro's default run env: conf/base with your overrides in conf/local on top
+ENV    ?= local
 PIPELINE ?= refine
 
 export KEDRO_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
 export MPLBACKEND := Agg
 export KEDRO_LOGGING_CONFIG := conf/logging.yml
-# the DAG's shape (number of refinement rounds) is read from this env's conf
+# the env of every kedro (and dvc) command: the DAG's shape and the parameters come from its conf
 export KEDRO_ENV := $(ENV)
 
-.PHONY: install run test lint clean-data
+.PHONY: install run bench test test-fast lint clean-data check-python
 
-$(VENV)/.installed: requirements.txt requirements-lock.txt pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
+# the venv's interpreter when it exists, else $(PYTHON): 3.11, or stop with what to do
+check-python:
+	@interpreter="$(if $(wildcard $(PY)),$(PY),$(PYTHON))"; \
+	"$$interpreter" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
+	  found=$$("$$interpreter" --version 2>/dev/null || echo "not found"); \
+	  echo "limeguard needs Python 3.11, but $$interpreter is: $$found." >&2; \
+	  echo "Install Python 3.11 (python3.11 on PATH) or name it: make PYTHON=/path/to/python3.11 ..." >&2; \
+	  if [ -e "$(PY)" ]; then echo "($(VENV) was made with it: remove $(VENV) first.)" >&2; fi; \
+	  exit 1; }
+
+$(VENV)/.installed: requirements.txt requirements-lock.txt pyproject.toml | check-python
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch from the machine's wheels (keep pip's constraint file; never uv/poetry for torch)
 	$(PIP) install --quiet torch==2.14.1 torchvision==0.29.1
 	$(PIP) install --quiet -r requirements.txt -c requirements-lock.txt
@@ -34,8 +47,22 @@ install: $(VENV)/.installed
 run: install
 	$(KEDRO) run --pipelines $(PIPELINE) --env $(ENV)
 
+# the benchmark scale: the job on 3 seeds, AutoAttack on 5,000 test images (files under data/bench/)
+bench: install
+	KEDRO_ENV=bench $(KEDRO) run --pipelines seeds --env bench
+
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# for development: the suite without the end-to-end kedro/dvc runs (marked `slow`)
+test-fast: install
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
+
+# every generated artifact under data/ (all envs); keeps the raw inputs (data/01_raw), .gitkeep
+# and .dvc files. `dvc checkout` restores the tracked run from the DVC cache.
+clean-data:
+	find data -type f ! -path 'data/01_raw/*' ! -name .gitkeep ! -name '*.dvc' -print -delete
+	find data -mindepth 1 -type d -empty ! -path data/01_raw ! -path 'data/01_raw/*' -print -delete

@@ -79,6 +79,18 @@ def write_jpeg_mirror(path: Path, classes: tuple[str, ...], train_per_class: int
     return path
 
 
+@pytest.fixture(autouse=True)
+def _restore_kedro_env():
+    """A Kedro context created in a test sets ``KEDRO_ENV`` to its env (the DAG's shape follows
+    it, limeguard.context): keep that from leaking into the next test."""
+    before = os.environ.get("KEDRO_ENV")
+    yield
+    if before is None:
+        os.environ.pop("KEDRO_ENV", None)
+    else:
+        os.environ["KEDRO_ENV"] = before
+
+
 @pytest.fixture
 def mirror_fixture(tmp_path: Path) -> Path:
     from limeguard.cifar.sources import CIFAR10_CLASSES
@@ -90,6 +102,8 @@ def mirror_fixture(tmp_path: Path) -> Path:
 # `dvc repro`, the notebook and anything else that needs a finished run use this one run: a full
 # `kedro run --env test` costs minutes on a 2-core machine.
 DVC_FIXTURE_OVERRIDES = {
+    # dvc.yaml's outputs are the default run's paths (data/), not the test env's own data/test/
+    "globals.yml": {"data_root": "data"},
     # dvc.yaml names round_1 .. round_3 (the base count), so the copy's DAG must have 3 rounds
     "parameters_rounds.yml": {"rounds": {"count": 3}},
     "parameters_data.yml": {"data": {

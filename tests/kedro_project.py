@@ -33,8 +33,7 @@ def kedro(project: Path, *args: str, timeout: int = 600) -> subprocess.Completed
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "DVC_NO_ANALYTICS": "1",
            "TQDM_DISABLE": "1", "MPLBACKEND": "Agg",
            "KEDRO_LOGGING_CONFIG": str(project / "conf" / "logging.yml")}
-    if "--env" in args:  # the DAG's round count is read from the env's conf (KEDRO_ENV)
-        env["KEDRO_ENV"] = args[args.index("--env") + 1]
+    env.pop("KEDRO_ENV", None)  # `--env` alone picks the env, the DAG's shape included
     return subprocess.run([str(KEDRO), *args], cwd=project, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
@@ -56,3 +55,34 @@ def tiny_run_params(root: Path) -> str:
     mirror = write_jpeg_mirror(root / "cifar10_jpg.tar.gz", CIFAR10_CLASSES, 6, 3)
     return (f"data.source.mirror_archive={mirror},data.source.mirror_checksums={root / 'SHA256SUMS'},"
             f"data.source.order=[jpeg_mirror],{TINY_SIZES}")
+
+
+# a finished default run's files (under data/, where dvc.yaml tracks them): other envs never touch them
+DEFAULT_RUN_FILES = {
+    "05_model_input/train_images.safetensors": b"default run: train split",
+    "06_models/adversarial.safetensors": b"default run: AT baseline",
+    "06_models/round_1.safetensors": b"default run: round 1",
+    "06_models/checkpoints/rounds/round_1/state.json": b'{"epoch": 3}',
+    "07_model_output/tune/study.db": b"default run: study",
+    "08_reporting/report.md": b"# the default run's report",
+    "08_reporting/node_timings.json": b"{}",
+}
+
+
+def plant_default_run(project: Path) -> None:
+    """Write :data:`DEFAULT_RUN_FILES` under ``project/data``."""
+    for name, content in DEFAULT_RUN_FILES.items():
+        path = project / "data" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+
+def default_run_changes(project: Path, own_root: str) -> list[str]:
+    """Planted files that changed or vanished, and files written under data/ outside ``own_root``
+    (relative to data/) and the shared raw inputs (01_raw)."""
+    data = project / "data"
+    changed = [n for n, content in DEFAULT_RUN_FILES.items()
+               if not (data / n).is_file() or (data / n).read_bytes() != content]
+    foreign = [f for f in files_under(data) if f not in DEFAULT_RUN_FILES and not f.endswith(".gitkeep")
+               and not f.startswith((f"{own_root}/", "01_raw/"))]
+    return changed + foreign

@@ -10,7 +10,7 @@ from tests.conftest import PROJECT_ROOT
 
 SPURIOUS_ENVS = {"spurious": ("border", "flat"), "spurious_object": ("object", "flat"),
                  "spurious_texture": ("border", "texture")}  # env -> (placement, content)
-ENVS = ["base", "test", "paper", *SPURIOUS_ENVS]
+ENVS = ["base", "test", "paper", "bench", *SPURIOUS_ENVS]
 
 
 def test_every_shipped_env_is_checked() -> None:
@@ -30,15 +30,44 @@ def test_environment_parameters_are_valid(env: str) -> None:
     assert (spurious["placement"], spurious["content"]) == SPURIOUS_ENVS.get(env, ("border", "flat"))
 
 
-@pytest.mark.parametrize("env", SPURIOUS_ENVS)
-def test_spurious_env_writes_beside_the_default_run(env: str) -> None:
-    """Its artifacts and checkpoints live under data/<env>, never over the DVC-tracked run."""
+def _strings(node, key: str = ""):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _strings(v, f"{key}.{k}" if key else k)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _strings(v, f"{key}[{i}]")
+    elif isinstance(node, str):
+        yield key, node
+
+
+@pytest.mark.parametrize("env", [e for e in ENVS if e != "base"])
+def test_every_other_env_writes_beside_the_default_run(env: str) -> None:
+    """Its artifacts, checkpoints and tuning study live under data/<env>, never over the
+    DVC-tracked run under data/; only the raw inputs (data/01_raw) are shared."""
     loader = OmegaConfigLoader(conf_source=str(PROJECT_ROOT / "conf"), base_env="base",
                                default_run_env="base", env=env,
                                merge_strategy={"parameters": "soft"})
     params, catalog = loader["parameters"], loader["catalog"]
     assert params["rounds"]["checkpoint_root"].startswith(f"data/{env}/")
     assert all(v.startswith(f"data/{env}/") for v in params["baseline"]["checkpoint_dirs"].values())
+    assert params["tune"]["study"]["storage"] == f"sqlite:///data/{env}/07_model_output/tune/study.db"
     paths = [entry["filepath"] for entry in catalog.values()
              if isinstance(entry, dict) and "filepath" in entry]
     assert paths and all(p.startswith(f"data/{env}/") for p in paths)
+    elsewhere = {key: value for key, value in _strings(params) if "data/" in value
+                 and f"data/{env}/" not in value and not value.startswith("data/01_raw")}
+    assert elsewhere == {}
+
+
+def test_dvc_repro_refuses_an_env_with_its_own_data_root(monkeypatch) -> None:
+    """dvc.yaml's outputs are the default run's files under data/: under `dvc repro` (DVC_STAGE
+    set) an env that writes elsewhere stops before its first node, naming the key."""
+    from limeguard.config import ConfigError
+    from limeguard.hooks import check_dvc_tracks_data_root
+
+    check_dvc_tracks_data_root(str(PROJECT_ROOT), "paper")  # outside DVC: nothing to check
+    monkeypatch.setenv("DVC_STAGE", "baseline")
+    with pytest.raises(ConfigError, match=r"data_root: env 'paper' writes under data/paper/"):
+        check_dvc_tracks_data_root(str(PROJECT_ROOT), "paper")
+    check_dvc_tracks_data_root(str(PROJECT_ROOT), "base")

@@ -22,6 +22,8 @@ import pytest
 
 from tests.kedro_project import KEDRO, make_project_copy
 
+pytestmark = pytest.mark.slow  # `kedro viz build` in a project copy
+
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package, installed by .ci/run
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update",
@@ -130,7 +132,6 @@ def _chromium(url: str, profile: Path, *flags: str) -> subprocess.CompletedProce
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.exists(),
                     reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
 def test_browser_renders_the_dag(served: str, registered: dict,

@@ -7,12 +7,17 @@ Every library entry point takes a frozen dataclass; nodes build it from their pa
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
+import re
 import types
 import typing
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+SEED_MAX = 2**32 - 1  # numpy's RandomState and torch's manual_seed both accept 0 .. 2**32 - 1
 
 
 class ConfigError(ValueError):
@@ -52,6 +57,57 @@ def from_params(cls: type[T], params: Mapping[str, Any] | None, where: str) -> T
         raise ConfigError(_located(str(err), where, fields)) from err
 
 
+def check_choice(name: str, value: object, options: tuple[str, ...]) -> None:
+    """``ConfigError`` naming ``name`` unless ``value`` is one of ``options``."""
+    if value not in options:
+        raise ConfigError(f"{name}: unknown value {value!r}; use one of {', '.join(options)}")
+
+
+def check_int_range(name: str, value: object, low: int, high: int | None = None) -> None:
+    """``ConfigError`` naming ``name`` unless ``value`` is an integer (not a bool) in [low, high]."""
+    ok = isinstance(value, int) and not isinstance(value, bool)
+    if not (ok and low <= value and (high is None or value <= high)):
+        wanted = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ConfigError(f"{name}: must be an integer {wanted}, got {value!r}")
+
+
+def check_seed(name: str, value: object) -> None:
+    """A seed numpy and torch both accept: an integer in [0, 2**32 - 1]."""
+    check_int_range(name, value, 0, SEED_MAX)
+
+
+def check_real_range(
+    name: str, value: object, low: float, high: float = math.inf, *,
+    low_open: bool = False, high_open: bool = False,
+) -> None:
+    """``ConfigError`` naming ``name`` unless ``value`` is a finite real number (not a bool) in the
+    interval from ``low`` to ``high`` (each end closed unless ``*_open``)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > low if low_open else value >= low)
+    ok = ok and (value < high if high_open or math.isinf(high) else value <= high)
+    if not ok:
+        if math.isinf(high):
+            wanted = f"a finite number {'>' if low_open else '>='} {low:g}"
+        else:
+            wanted = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ConfigError(f"{name}: must be {wanted}, got {value!r}")
+
+
+def check_fraction(name: str, value: object, *, low_open: bool = False) -> None:
+    """A share or quantile: a number in [0, 1] (``(0, 1]`` with ``low_open``)."""
+    check_real_range(name, value, 0.0, 1.0, low_open=low_open)
+
+
+def check_positive(name: str, value: object) -> None:
+    """A finite number > 0."""
+    check_real_range(name, value, 0.0, low_open=True)
+
+
+def check_non_negative(name: str, value: object) -> None:
+    """A finite number >= 0."""
+    check_real_range(name, value, 0.0)
+
+
 def to_params(obj: Any) -> Any:
     """The inverse of :func:`from_params`: a dataclass as plain dicts and lists."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -87,7 +143,8 @@ def _located(message: str, where: str, fields: Mapping[str, Any]) -> str:
     """Prefix a validation message with where the parameters live, once."""
     if message.startswith(where):
         return message
-    if message.split(":", 1)[0] in fields:
+    head = re.split(r"[.\[ ]", message.split(":", 1)[0], maxsplit=1)[0]  # "steps", "milestones[0]"
+    if head in fields:
         return f"{where}.{message}"
     return f"{where}: {message}"
 

@@ -6,18 +6,59 @@ import logging
 import os
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
 import torch
 
-from limeguard.config import ConfigError
+from limeguard.config import ConfigError, check_seed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+DIST_BACKENDS = ("auto", "nccl", "gloo")
+
+
+@dataclass(frozen=True)
+class DistributedConfig:
+    """``params:runtime.distributed``: DDP training of the baselines, rounds and control
+    (:mod:`limeguard.training.distributed`).
+
+    Attributes:
+        enabled: train with torch.distributed, one process per device (off: one process).
+        nproc_per_node: processes on this machine; null: one per CUDA device (needed on CPU).
+        nnodes: machines taking part; each runs the same job (see docs/scale-out.md).
+        rdzv_endpoint: ``host:port`` where the ranks meet (c10d); null: a free local port
+            (one machine only).
+        run_id: the rendezvous id, the same on every machine of one job.
+        backend: ``auto`` (NCCL on CUDA, gloo on CPU), ``nccl`` or ``gloo``.
+        timeout_s: collectives and the rendezvous give up after this long.
+    """
+
+    enabled: bool = False
+    nproc_per_node: int | None = None
+    nnodes: int = 1
+    rdzv_endpoint: str | None = None
+    run_id: str = "limeguard"
+    backend: str = "auto"
+    timeout_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        if self.nproc_per_node is not None and self.nproc_per_node < 1:
+            raise ConfigError(f"runtime.distributed.nproc_per_node: must be >= 1, got "
+                              f"{self.nproc_per_node}")
+        if self.nnodes < 1:
+            raise ConfigError(f"runtime.distributed.nnodes: must be >= 1, got {self.nnodes}")
+        if self.nnodes > 1 and not self.rdzv_endpoint:
+            raise ConfigError("runtime.distributed.rdzv_endpoint: several nodes need a host:port "
+                              "that every node reaches")
+        if self.backend not in DIST_BACKENDS:
+            raise ConfigError(f"runtime.distributed.backend: use one of {DIST_BACKENDS}, got "
+                              f"{self.backend!r}")
+        if not self.timeout_s > 0:
+            raise ConfigError(f"runtime.distributed.timeout_s: must be > 0, got {self.timeout_s}")
 
 
 @dataclass(frozen=True)
@@ -32,6 +73,7 @@ class RuntimeConfig:
         deterministic: ask torch for deterministic kernels (bit-for-bit reruns on CPU).
         seeds: the seeds of the ``seeds`` pipeline, one namespaced copy of the job each (the
             ``refine`` pipeline runs ``seed`` alone); read when the DAG is built.
+        distributed: DDP training (:class:`DistributedConfig`), off by default.
     """
 
     device: str = "auto"
@@ -40,6 +82,7 @@ class RuntimeConfig:
     progress: bool = True
     deterministic: bool = True
     seeds: tuple[int, ...] = (0,)
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
 
     def __post_init__(self) -> None:
         if not self.seeds:
@@ -54,6 +97,7 @@ class RuntimeConfig:
             raise ConfigError(f"runtime.device: unknown device {self.device!r}; use one of {DEVICES}")
         if self.num_threads is not None and self.num_threads < 1:
             raise ConfigError(f"runtime.num_threads: must be >= 1, got {self.num_threads}")
+        check_seed("runtime.seed", self.seed)
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -77,6 +121,13 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def node_seed(seed: int, name: str) -> int:
+    """A seed in [0, 2**32) for the node ``name`` of a run seeded with ``seed``."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:4], "big")
 
 
 def apply_runtime(cfg: RuntimeConfig) -> torch.device:

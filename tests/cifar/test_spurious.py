@@ -241,7 +241,7 @@ def test_model_trained_on_the_variant_relies_on_the_cue() -> None:
     epochs is far more accurate on aligned than on swapped test images."""
     from limeguard.cifar.sources import SourceConfig, load_cifar
     from limeguard.cifar.splits import SplitConfig, make_splits
-    from limeguard.evaluation.predict import cue_reliance
+    from limeguard.evaluation.predict import cue_outcomes, cue_reliance
     from limeguard.models import build_model
     from limeguard.training import TrainConfig, train_model
 
@@ -256,7 +256,7 @@ def test_model_trained_on_the_variant_relies_on_the_cue() -> None:
     cfg = TrainConfig(method="standard", epochs=3, batch_size=64, lr=0.05, val_steps=0,
                       val_max_images=100)
     train_model(model, train.images, train.labels, val.images, val.labels, cfg, progress=False)
-    result = cue_reliance(model, test, test_swapped, test_uncued, torch.device("cpu"))
+    result = cue_reliance(cue_outcomes(model, test, test_swapped, test_uncued, torch.device("cpu")))
     assert result["n_cued"] == 10 * round(0.95 * 50)
     assert result["aligned_accuracy"] > 0.6
     assert result["gap"] > 0.4, result

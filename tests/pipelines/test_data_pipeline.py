@@ -11,10 +11,13 @@ from limeguard.datasets.image_set import ImageSetDataset
 from tests.conftest import MIRROR, MIRROR_SUMS
 from tests.kedro_project import files_under, kedro, make_project_copy
 
-OUTPUTS = ["05_model_input/probe_images.safetensors", "05_model_input/test_images.safetensors",
-           "05_model_input/train_images.safetensors", "05_model_input/val_images.safetensors",
-           "08_reporting/data_manifest.json", "08_reporting/data_validation.json",
-           "08_reporting/node_timings.json"]
+pytestmark = pytest.mark.slow  # real `kedro` runs in a project copy
+
+OUTPUTS = [f"test/{f}" for f in (  # under data/: the test env writes under data/test/
+    "05_model_input/probe_images.safetensors", "05_model_input/test_images.safetensors",
+    "05_model_input/train_images.safetensors", "05_model_input/val_images.safetensors",
+    "08_reporting/data_manifest.json", "08_reporting/data_validation.json",
+    "08_reporting/node_record.json", "08_reporting/node_timings.json")]
 
 
 def _source_params(archive: Path, sums: Path, root: Path) -> str:
@@ -33,10 +36,10 @@ def test_data_pipeline_on_fixture_mirror(project: Path, mirror_fixture: Path) ->
     run = kedro(project, "run", "--pipelines", "data", "--env", "test", "--params", f"{params},{sizes}")
     assert run.returncode == 0, run.stdout + run.stderr
     assert [f for f in files_under(project / "data") if not f.endswith(".gitkeep")] == OUTPUTS
-    manifest = json.loads((project / "data/08_reporting/data_manifest.json").read_text())
+    manifest = json.loads((project / "data/test/08_reporting/data_manifest.json").read_text())
     assert manifest["source"] == "jpeg_mirror" and manifest["description"] == "CIFAR-10 (JPEG q75 mirror)"
     assert manifest["counts"] == {"train": 30, "val": 20, "test": 20, "probe": 10}
-    train = ImageSetDataset(str(project / "data/05_model_input/train_images.safetensors")).load()
+    train = ImageSetDataset(str(project / "data/test/05_model_input/train_images.safetensors")).load()
     assert train.images.shape == (30, 3, 32, 32) and train.meta["source"] == "jpeg_mirror"
 
 
@@ -50,9 +53,9 @@ def test_gate_failure_writes_report_but_no_splits(project: Path, mirror_fixture:
     out = " ".join((run.stdout + run.stderr).split())
     assert "data gate failed" in out
     assert "expect_column_values_to_be_between on column 'pixel_std'" in out
-    report = json.loads((project / "data/08_reporting/data_validation.json").read_text())
+    report = json.loads((project / "data/test/08_reporting/data_validation.json").read_text())
     assert report["success"] is False
-    assert not list((project / "data/05_model_input").glob("*.safetensors"))
+    assert not list((project / "data/test/05_model_input").glob("*.safetensors"))
 
 
 def test_misspelled_parameter_stops_before_any_node(project: Path) -> None:
@@ -73,12 +76,11 @@ def test_no_source_available_is_one_clear_error(project: Path, tmp_path: Path) -
     assert [f for f in files_under(project / "data") if not f.endswith(".gitkeep")] == []
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not MIRROR.is_file(), reason="the shared CIFAR-10 mirror is not beside the checkout")
 def test_data_pipeline_on_real_mirror(project: Path) -> None:
     params = _source_params(MIRROR, MIRROR_SUMS, project / "data/01_raw")
     run = kedro(project, "run", "--pipelines", "data", "--env", "test", "--params", params)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    report = json.loads((project / "data/08_reporting/data_validation.json").read_text())
+    report = json.loads((project / "data/test/08_reporting/data_validation.json").read_text())
     assert report["success"] and report["data"]["source"] == "jpeg_mirror"
     assert report["data"]["counts"] == {"train": 200, "val": 50, "test": 50, "probe": 20}

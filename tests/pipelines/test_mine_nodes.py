@@ -66,3 +66,22 @@ def test_mine_model_without_a_cue_draws_no_outline() -> None:
     torch.manual_seed(0)
     *_, figure, _ = mine_model(TinyCNN().eval(), images, segments, MINE, RUNTIME)
     assert figure.axes[0].get_title() == "image" and not figure.axes[0].collections
+
+
+def test_tuning_remines_exactly_as_the_mine_stage() -> None:
+    """A tuning trial's re-mined masks are the mine stage's (one packing, not a copy)."""
+    from limeguard.config import from_params
+    from limeguard.pipelines.mine.nodes import MineParams
+    from limeguard.tuning import remine
+
+    images = image_set()
+    segments = segment_mining_images(images, MINE)
+    model = TinyCNN().eval()
+    torch.manual_seed(0)
+    _, staged, *_ = mine_model(model, images, segments, MINE, RUNTIME)
+    torch.manual_seed(0)
+    mined = remine(model, images, segments, from_params(MineParams, MINE, "mine").mining,
+                   torch.device("cpu"))
+    assert set(mined) == set(staged) - {META_KEY}
+    for key, value in mined.items():
+        torch.testing.assert_close(value, staged[key], rtol=0, atol=0, msg=key)

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from limeguard.models import load_model
-from tests.kedro_project import kedro, make_project_copy, tiny_run_params
+from limeguard.reporting.claims import SUPPORTED, VERDICTS
+from tests.kedro_project import default_run_changes, kedro, make_project_copy, plant_default_run, tiny_run_params
 
 
 @pytest.fixture(scope="module")
@@ -17,34 +18,55 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("refine")
     params = tiny_run_params(root)
     project = make_project_copy(root / "project")
-    run = kedro(project, "run", "--env", "test", "--params", params)
+    plant_default_run(project)  # a finished default run beside it, which the test env must not touch
+    run = kedro(project, "run", "--env", "test", "--params", params)  # no KEDRO_ENV: --env alone
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     return project
 
 
 @pytest.mark.slow
+def test_test_env_leaves_the_default_run_untouched(finished_run: Path) -> None:
+    """The test env writes under data/test/ only: a finished default run under data/ keeps every
+    file byte for byte, and nothing of the test run lands beside it."""
+    assert default_run_changes(finished_run, own_root="test") == []
+    assert (finished_run / "data/test/08_reporting/report.md").is_file()
+
+
+@pytest.mark.slow
 def test_models_and_histories(finished_run: Path) -> None:
     for name in ("standard", "adversarial", "control", "round_1"):
-        model = load_model(finished_run / f"data/06_models/{name}.safetensors")
+        model = load_model(finished_run / f"data/test/06_models/{name}.safetensors")
         assert model.spec.arch == "cnn_small"
-        history = pd.read_csv(finished_run / f"data/07_model_output/{name}_history.csv")
-        assert {"epoch", "train_loss", "val_clean_acc", "val_pgd_acc", "seconds"} <= set(history)
-    assert list((finished_run / "data/06_models/checkpoints/adversarial").glob("*/state.json"))
+        history = pd.read_csv(finished_run / f"data/test/07_model_output/{name}_history.csv")
+        assert {"epoch", "train_loss", "val_clean_acc", "val_pgd_acc"} <= set(history)
+        assert "seconds" not in history  # wall times live in the timings file beside it
+        timings = json.loads((finished_run / f"data/test/07_model_output/{name}_timings.json").read_text())
+        assert len(timings) == len(history) and all(t["seconds"] > 0 for t in timings)
+    assert list((finished_run / "data/test/06_models/checkpoints/adversarial").glob("*/state.json"))
 
 
 @pytest.mark.slow
 def test_evaluation_outputs(finished_run: Path) -> None:
     for name in ("standard", "adversarial", "control", "round_1"):
-        results = pd.read_parquet(finished_run / f"data/07_model_output/{name}/attack_results.parquet")
+        results = pd.read_parquet(finished_run / f"data/test/07_model_output/{name}/attack_results.parquet")
         assert {"image_id", "attack", "eps_255", "correct"} <= set(results)
         assert set(results["attack"]) == {"clean", "fgsm", "pgd", "cw", "autoattack_fast", "square"}
-        summary = pd.read_csv(finished_run / f"data/08_reporting/{name}/robust_summary.csv")
+        summary = pd.read_csv(finished_run / f"data/test/08_reporting/{name}/robust_summary.csv")
         assert "worst_case" in set(summary["attack"])
-        checks = json.loads((finished_run / f"data/08_reporting/{name}/masking_checks.json").read_text())
+        checks = json.loads((finished_run / f"data/test/08_reporting/{name}/masking_checks.json").read_text())
         assert {"success", "checks"} <= set(checks) and checks["n_checks"] >= 6
-        corruption = pd.read_csv(finished_run / f"data/08_reporting/{name}/corruption_accuracy.csv")
+        corruption = pd.read_csv(finished_run / f"data/test/08_reporting/{name}/corruption_accuracy.csv")
         assert set(corruption["corruption"]) == {"gaussian_noise", "fog", "jpeg_compression", "mean"}
-        assert corruption["accuracy"].between(0, 1).all()
+        measured = results.groupby(["attack", "eps_255"])["correct"].mean()
+        attacked = summary[summary["attack"].isin(set(results["attack"]))]
+        for row in attacked.itertuples():  # each accuracy is the share of its attack's correct rows
+            assert row.accuracy == pytest.approx(measured[(row.attack, row.eps_255)]), (name, row)
+        worst = summary[summary["attack"] == "worst_case"].set_index("eps_255")["accuracy"]
+        for eps, accuracy in worst.items():  # the per-image worst case is below every attack
+            assert accuracy <= attacked[attacked["eps_255"] == eps]["accuracy"].min() + 1e-9
+        per_severity = corruption[corruption["corruption"] != "mean"].groupby("severity")["accuracy"].mean()
+        means = corruption[corruption["corruption"] == "mean"].set_index("severity")["accuracy"]
+        assert means.to_dict() == pytest.approx(per_severity.to_dict())
 
 
 @pytest.mark.slow
@@ -52,26 +74,40 @@ def test_mining_and_round_outputs(finished_run: Path) -> None:
     from limeguard.datasets.tensors import TensorsDataset
 
     for name in ("adversarial", "round_1"):
-        table = pd.read_parquet(finished_run / f"data/07_model_output/{name}/attributions.parquet")
+        table = pd.read_parquet(finished_run / f"data/test/07_model_output/{name}/attributions.parquet")
         assert {"image_id", "segment_id", "weight", "spurious"} <= set(table)
-        masks = TensorsDataset(str(finished_run / f"data/07_model_output/{name}/spurious_masks.safetensors")).load()
+        masks_path = finished_run / f"data/test/07_model_output/{name}/spurious_masks.safetensors"
+        masks = TensorsDataset(str(masks_path)).load()
         assert masks["pixel_masks"].shape == (10, 32, 32) and masks["sensitivity"].shape == (10, 1, 32, 32)
-        assert (finished_run / f"data/08_reporting/{name}/explanations.png").stat().st_size > 1000
-        stability = json.loads((finished_run / f"data/08_reporting/{name}/explanation_stability.json").read_text())
+        assert (finished_run / f"data/test/08_reporting/{name}/explanations.png").stat().st_size > 1000
+        stability = json.loads((finished_run / f"data/test/08_reporting/{name}/explanation_stability.json").read_text())
         assert "share_spurious" in stability
-    info = json.loads((finished_run / "data/08_reporting/round_1/round_info.json").read_text())
+    info = json.loads((finished_run / "data/test/08_reporting/round_1/round_info.json").read_text())
     assert info["round"] == 1 and isinstance(info["empty_spurious_set"], bool)
     assert info["masks"] == "mined" and info["selection"]["split"].startswith("validation")
 
 
 @pytest.mark.slow
 def test_report(finished_run: Path) -> None:
-    report = (finished_run / "data/08_reporting/report.md").read_text()
+    report = (finished_run / "data/test/08_reporting/report.md").read_text()
     assert "CIFAR-10 (JPEG q75 mirror)" in report and "round_1" in report
-    metrics = json.loads((finished_run / "data/08_reporting/metrics.json").read_text())
+    metrics = json.loads((finished_run / "data/test/08_reporting/metrics.json").read_text())
     assert set(metrics["models"]) == {"standard", "adversarial", "control", "round_1"}
-    assert {"a", "b", "c"} <= {key[0] for key in metrics["claims"]} or metrics["claims"]
-    assert (finished_run / "data/08_reporting/figures/robust_accuracy_vs_eps.png").is_file()
+    claims, models = metrics["claims"], metrics["models"]
+    assert set(claims) == set("abcdef") and {c["verdict"] for c in claims.values()} <= set(VERDICTS)
+    robust = claims["a"]["numbers"]  # the verdict reads the models' own AutoAttack accuracies
+    assert robust["model"] == "round_1" and robust["measure"] == "autoattack"
+    assert robust["value"] == models["round_1"]["autoattack"]
+    assert robust["adversarial"] == models["adversarial"]["autoattack"]
+    assert robust["control"] == models["control"]["autoattack"]
+    cost = claims["c"]["numbers"]
+    assert cost["cost_points"] == pytest.approx(
+        100 * (models["adversarial"]["clean"] - models["round_1"]["clean"]), abs=1e-6)
+    assert (claims["c"]["verdict"] == SUPPORTED) == (cost["cost_points"] <= cost["tolerance_points"])
+    assert (finished_run / "data/test/08_reporting/figures/robust_accuracy_vs_eps.png").is_file()
     for name in ("standard", "round_1"):
-        summary = json.loads((finished_run / f"data/08_reporting/{name}/bound_summary.json").read_text())
-        assert summary
+        summary = json.loads((finished_run / f"data/test/08_reporting/{name}/bound_summary.json").read_text())
+        bound = metrics["models"][name]["bound"]
+        assert summary["n_images"] == 6 and summary["n_correct"] + summary["n_misclassified"] == 6
+        assert bound["mean_bound_255"] == pytest.approx(summary["mean_bound_255"], abs=1e-6)
+        assert bound["bound_holds_share"] == summary["bound_holds_share"]

@@ -20,7 +20,8 @@ def seeds_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("seeds")
     params = tiny_run_params(root)
     project = make_project_copy(root / "project")
-    run = kedro(project, "run", "--pipelines", "seeds", "--env", "test", "--params", params)
+    run = kedro(project, "run", "--pipelines", "seeds", "--env", "test", "--params", params,
+                timeout=1800)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     return project / "data" / "test"
 
@@ -33,9 +34,15 @@ def outcomes(data: Path, seed: int, model: str, attack: str) -> pd.Series:
 
 @pytest.mark.slow
 def test_each_seed_trains_its_own_models_on_the_shared_splits(seeds_run: Path) -> None:
-    models = {s: (seeds_run / f"06_models/seed_{s}.adversarial.safetensors").read_bytes()
-              for s in SEEDS}
-    assert models[0] != models[1]  # training init and data order follow the seed
+    from safetensors.torch import load_file
+
+    for name in ("standard", "adversarial", "round_1"):
+        weights = [load_file(seeds_run / f"06_models/seed_{s}.{name}.safetensors") for s in SEEDS]
+        assert any(not weights[0][k].equal(weights[1][k]) for k in weights[0]), name
+    for name in ("standard", "control"):
+        losses = [pd.read_csv(seeds_run / f"07_model_output/seed_{s}.{name}_history.csv")
+                  ["train_loss"].tolist() for s in SEEDS]
+        assert losses[0] != losses[1], name  # initialisation and data order follow the seed
     assert (seeds_run / "05_model_input/test_images.safetensors").is_file()  # one split for all
     assert not list(seeds_run.glob("05_model_input/seed_*"))
     ids = [outcomes(seeds_run, s, "adversarial", "clean").index.tolist() for s in SEEDS]
@@ -71,3 +78,11 @@ def test_a_seed_list_with_duplicates_is_refused_naming_the_key() -> None:
         from_params(RuntimeConfig, {"seeds": [0, 1, 0]}, "runtime")
     with pytest.raises(ConfigError, match=r"runtime\.seeds"):
         from_params(RuntimeConfig, {"seeds": [-1]}, "runtime")
+
+
+def test_a_run_seed_offsets_the_training_seed_and_seed_0_keeps_the_recipe() -> None:
+    from limeguard.training import TrainConfig
+
+    recipe = TrainConfig(seed=5)
+    assert recipe.for_run(0) == recipe
+    assert [recipe.for_run(s).seed for s in (1, 2)] == [6, 7]

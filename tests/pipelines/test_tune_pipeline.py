@@ -27,7 +27,7 @@ def tuned(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_outputs(tuned: Path) -> None:
-    out = tuned / "data/08_reporting/tune"
+    out = tuned / "data/test/08_reporting/tune"
     best = yaml.safe_load((out / "best_params.yml").read_text())
     assert set(best) == {"rounds", "mine"}  # the test space tunes mining too (re-mined per trial)
     assert {"lambda_reg", "mask_fraction", "fill"} <= set(best["rounds"]["refine"])
@@ -37,8 +37,8 @@ def test_outputs(tuned: Path) -> None:
     for name in ("history.png", "importances.png", "intermediate_values.png"):
         assert (out / "figures" / name).stat().st_size > 1000, name
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["n_trials"] == 3 and summary["storage"].startswith("sqlite:///data/07_model_output/tune/")
-    assert (tuned / "data/07_model_output/tune/study.db").is_file()
+    assert summary["n_trials"] == 3 and summary["storage"].startswith("sqlite:///data/test/07_model_output/tune/")
+    assert (tuned / "data/test/07_model_output/tune/study.db").is_file()
 
 
 @pytest.mark.slow
@@ -49,7 +49,7 @@ def test_best_params_load_as_a_conf_env(tuned: Path) -> None:
 
     from limeguard.hooks import check_parameters, parameter_schemas
 
-    text = (tuned / "data/08_reporting/tune/best_params.yml").read_text()
+    text = (tuned / "data/test/08_reporting/tune/best_params.yml").read_text()
     (tuned / "conf" / "tuned").mkdir(exist_ok=True)
     (tuned / "conf" / "tuned" / "parameters_tuned.yml").write_text(text)
     loader = OmegaConfigLoader(conf_source=str(tuned / "conf"), base_env="base", default_run_env="local",
@@ -65,7 +65,7 @@ def test_best_params_load_as_a_conf_env(tuned: Path) -> None:
 def test_rerun_with_a_larger_total_continues(tuned: Path) -> None:
     run = kedro(tuned, "run", "--env", "test", "--pipelines", "tune", "--params", "tune.study.n_trials=4")
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    trials = pd.read_csv(tuned / "data/08_reporting/tune/trials.csv")
+    trials = pd.read_csv(tuned / "data/test/08_reporting/tune/trials.csv")
     assert trials["number"].tolist() == [0, 1, 2, 3]
-    summary = json.loads((tuned / "data/08_reporting/tune/summary.json").read_text())
+    summary = json.loads((tuned / "data/test/08_reporting/tune/summary.json").read_text())
     assert summary["this_worker"]["ran"] == [3]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 import dataclasses
+
+import pytest
 
 from limeguard.reporting import ReportConfig, build_report
 from limeguard.reporting.claims import NOT_SUPPORTED, SUPPORTED, UNDECIDED, all_claims, gain

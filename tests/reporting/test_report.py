@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-
 from matplotlib.figure import Figure
 
 from limeguard.reporting import VERDICTS, ReportConfig, build_report

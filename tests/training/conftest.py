@@ -55,3 +55,23 @@ def state_equal(a: nn.Module, b: nn.Module) -> bool:
     """Bit-for-bit equality of two models' state dicts."""
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def shortcut_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(n, 3, 16, 16) images with a robust and a non-robust feature of the class.
+
+    The colour (±0.12 per channel, far beyond ε = 8/255) shows the class in 60% of the images
+    (a random class otherwise); a ±0.03 stripe or checker pattern (within ε) shows it in all.
+    Standard training learns the pattern, which PGD erases; adversarial training cannot use it
+    and learns the colour.
+    """
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, NUM_CLASSES, (n,), generator=g)
+    shown = torch.where(torch.rand(n, generator=g) < 0.6, y, torch.randint(0, NUM_CLASSES, (n,), generator=g))
+    colours = 0.12 * torch.tensor([[1.0, -1, -1], [-1, 1, -1], [-1, -1, 1], [1, 1, 1]])
+    r = torch.arange(16)
+    rows, cols = (r[:, None] % 2).expand(16, 16), (r[None, :] % 2).expand(16, 16)
+    patterns = torch.stack([rows, cols, (rows + cols) % 2, 1 - (rows + cols) % 2]).float()
+    patterns = 0.03 * (2 * patterns - 1)[:, None].expand(NUM_CLASSES, 3, 16, 16)
+    x = 0.5 + 0.1 * (2 * torch.rand(n, 3, 16, 16, generator=g) - 1)
+    return (x + colours[shown][:, :, None, None] + patterns[y]).clamp(0, 1), y

@@ -46,10 +46,15 @@ def test_checkpoint_files(data, tmp_path: Path) -> None:
     tx, ty, vx, vy = data
     cfg = TrainConfig(method="standard", epochs=2, batch_size=32, val_steps=1)
     train_model(tiny_cnn(), tx, ty, vx, vy, cfg, checkpoint_dir=tmp_path, progress=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_0002.safetensors", "state.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "epoch_0002.safetensors", "state.json", "timings.json"]
     meta = json.loads((tmp_path / "state.json").read_text())
     assert meta["state"]["epoch"] == 2 and len(meta["state"]["history"]) == 2
     assert meta["config"]["method"] == "standard"
+    # wall times live apart, so that state.json depends on the run's inputs only
+    assert not {"seconds", "train_seconds", "images_per_s"} & set(meta["state"]["history"][0])
+    timings = json.loads((tmp_path / "timings.json").read_text())
+    assert [t["epoch"] for t in timings] == [0, 1] and all(t["seconds"] > 0 for t in timings)
 
 
 @pytest.mark.parametrize("where", ["after_epoch", "mid_epoch"])

@@ -1,4 +1,4 @@
-"""train_model: every method runs, standard training learns, extra loss terms plug in."""
+"""train_model: every method runs, standard training learns, AT and TRADES are robust, extra losses plug in."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from limeguard.attacks.pgd import PGD
 from limeguard.training import HISTORY_COLUMNS, LossOutput, TrainConfig, train_model
-from tests.training.conftest import separable_data, tiny_cnn
+from tests.training.conftest import separable_data, shortcut_data, tiny_cnn
 
 FAST = dict(batch_size=32, attack_steps=2, val_steps=2, lr=0.05)
 
@@ -24,6 +25,38 @@ def test_each_method_runs_and_records_history(method: str, data) -> None:
     assert (h["val_pgd_acc"] <= h["val_clean_acc"] + 1e-9).all()
     assert result.stop_reason == "completed" and result.best_epoch == 0
     assert not result.model.training
+
+
+@pytest.fixture(scope="module")
+def shortcut_split() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    return (*shortcut_data(256, seed=1), *shortcut_data(128, seed=2))
+
+
+def _clean_and_pgd_accuracy(method: str, split) -> tuple[float, float]:
+    tx, ty, vx, vy = split
+    cfg = TrainConfig(method=method, epochs=8, batch_size=32, lr=0.1, eps_255=8, alpha_255=2,
+                      attack_steps=5, val_steps=0, co_guard=False, restore_best=False)
+    model = train_model(tiny_cnn(), tx, ty, vx, vy, cfg, progress=False).model
+    torch.manual_seed(0)
+    x_adv = PGD(eps_255=8, alpha_255=2, steps=10)(model, vx, vy)
+    with torch.no_grad():
+        return ((model(vx).argmax(1) == vy).float().mean().item(),
+                (model(x_adv).argmax(1) == vy).float().mean().item())
+
+
+@pytest.fixture(scope="module")
+def standard_accuracy(shortcut_split) -> tuple[float, float]:
+    return _clean_and_pgd_accuracy("standard", shortcut_split)
+
+
+@pytest.mark.parametrize("method", ["pgd_at", "trades"])
+def test_adversarial_training_is_more_robust_than_standard(method: str, shortcut_split,
+                                                           standard_accuracy) -> None:
+    std_clean, std_pgd = standard_accuracy
+    assert std_clean >= 0.75 and std_pgd <= 0.2  # it learned the pattern PGD erases
+    clean, pgd = _clean_and_pgd_accuracy(method, shortcut_split)
+    assert pgd >= 0.6 and pgd >= std_pgd + 0.4  # it learned the colour (shown in 60% + 10%)
+    assert clean >= 0.6
 
 
 def test_standard_training_learns_a_separable_task() -> None:

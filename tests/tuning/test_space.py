@@ -73,7 +73,7 @@ def test_bounds_are_checked_against_the_configs() -> None:
 
 
 def test_tune_config_names_the_key() -> None:
-    with pytest.raises(ConfigError, match=r"tune: space.refine.lambda_reg: inverted range"):
+    with pytest.raises(ConfigError, match=r"tune\.space\.refine\.lambda_reg: inverted range"):
         from_params(TuneConfig, {"space": _space(low=3.0, high=1.0)}, "tune")
     with pytest.raises(ConfigError, match=r"tune.objective.mode: unknown 'best'"):
         from_params(TuneConfig, {"space": _space(), "objective": {"mode": "best"}}, "tune")

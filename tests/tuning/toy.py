@@ -28,6 +28,7 @@ SPACE = {
                "fill": {"type": "categorical", "choices": ["blur", "mean", "zero"]}},
     "train": {"epochs": {"type": "int", "low": 1, "high": 2}},
 }
+FAST_HEARTBEAT = {"heartbeat_s": 1, "grace_s": 2}  # a killed worker's trial is stale after 2 s
 
 
 def toy_data() -> TuneData:
@@ -58,12 +59,33 @@ def toy_config(storage: str, n_trials: int, **overrides: Any) -> TuneConfig:
     return from_params(TuneConfig, params, "tune")
 
 
-def run_worker(storage: str, n_trials: int) -> None:
-    """Subprocess entry point: one worker of the toy study on ``storage``."""
+def run_worker(storage: str, n_trials: int, ran_path: str) -> None:
+    """Subprocess entry point: one worker of the toy study on ``storage``; writes the numbers of
+    the trials it ran to ``ran_path`` (JSON)."""
+    import json
     import logging
+    from pathlib import Path
 
     from limeguard.tuning import tune_refinement
 
     logging.basicConfig(level=logging.INFO)
     torch.set_num_threads(1)
-    tune_refinement(toy_data(), toy_config(storage, n_trials), BASE, "cpu")
+    result = tune_refinement(toy_data(), toy_config(storage, n_trials), BASE, "cpu")
+    Path(ran_path).write_text(json.dumps(list(result.ran)))
+
+
+def run_hung_worker(storage: str, n_trials: int, started: str) -> None:
+    """Subprocess entry point: a worker whose first trial hangs in training after touching
+    ``started`` (the test then kills it with SIGKILL)."""
+    import time
+    from pathlib import Path
+
+    from limeguard.tuning import objective as objective_module
+    from limeguard.tuning import tune_refinement
+
+    def hang(*args: Any, **kwargs: Any) -> None:
+        Path(started).touch()
+        time.sleep(600)
+
+    objective_module.refine_model = hang
+    tune_refinement(toy_data(), toy_config(storage, n_trials, study=FAST_HEARTBEAT), BASE, "cpu")

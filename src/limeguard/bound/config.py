@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
 
-from limeguard.config import ConfigError
+from limeguard.config import ConfigError, check_int_range, check_real_range, check_seed
 
 
 @dataclass(frozen=True)
@@ -50,12 +48,11 @@ class BoundConfig:
     def __post_init__(self) -> None:
         for name in ("pgd_steps", "classes_per_sample", "attack_steps", "bisection_iters",
                      "batch_size"):  # fmt: skip
-            _at_least(name, getattr(self, name), 1)
-        _at_least("n_samples", self.n_samples, 0)
-        _at_least("seed", self.seed, 0)
-        _in_range("eps_255", self.eps_255, 0.0, 255.0)
-        _in_range("max_eps_255", self.max_eps_255, 0.0, 255.0)
-        _in_range("step_ratio", self.step_ratio, 0.0, 100.0)
+            check_int_range(name, getattr(self, name), 1)
+        check_int_range("n_samples", self.n_samples, 0)
+        check_seed("seed", self.seed)
+        for name, high in (("eps_255", 255.0), ("max_eps_255", 255.0), ("step_ratio", 100.0)):
+            check_real_range(name, getattr(self, name), 0.0, high, low_open=True)
         for name in ("pgd_points", "random_start"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name}: expected true or false, got {getattr(self, name)!r}")
@@ -70,13 +67,3 @@ class BoundConfig:
         """Bisection upper end in raw pixel scale."""
         return self.max_eps_255 / 255
 
-
-def _at_least(name: str, value: object, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{name}: must be an integer >= {low}, got {value!r}")
-
-
-def _in_range(name: str, value: object, low: float, high: float) -> None:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not (ok and math.isfinite(value) and low < value <= high):
-        raise ConfigError(f"{name}: must be in ({low}, {high}], got {value!r}")

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from limeguard.cifar.imageset import ImageSet
-from limeguard.config import ConfigError
+from limeguard.config import ConfigError, check_seed
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class SplitConfig:
             value = getattr(self, key)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ConfigError(f"data.split.{key}: must be a positive integer, got {value!r}")
+        check_seed("data.split.seed", self.seed)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 
 from limeguard.cifar.imageset import ImageSet
-from limeguard.config import ConfigError
+from limeguard.config import ConfigError, check_seed
 
 PLACEMENTS = ("border", "object")
 CONTENTS = ("flat", "texture")
@@ -58,6 +58,7 @@ class CueConfig:
             raise ValueError(f"patch_size: {self.patch_size} must be at least 1")
         if self.margin < 0:
             raise ValueError(f"margin: {self.margin} must be >= 0")
+        check_seed("seed", self.seed)
         if self.placement not in PLACEMENTS:
             raise ValueError(f"placement: unknown placement {self.placement!r}; use {PLACEMENTS}")
         if self.content not in CONTENTS:

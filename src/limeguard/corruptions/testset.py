@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 from limeguard.cifar.imageset import ImageSet, from_uint8_nhwc
-from limeguard.config import ConfigError
+from limeguard.config import ConfigError, check_seed
 from limeguard.corruptions.constants import CORRUPTIONS, SEVERITIES
 from limeguard.corruptions.files import cifar10c_available, load_cifar10c
 from limeguard.corruptions.generate import check_names, generate_cifar10c
@@ -45,6 +45,7 @@ class CorruptionSetConfig:
         if self.max_images is not None and self.max_images < 1:
             raise ConfigError(f"max_images: must be >= 1, got {self.max_images}")
         check_names(self.corruptions, self.severities)
+        check_seed("seed", self.seed)
 
 
 def corrupted_test_set(test: ImageSet, cfg: CorruptionSetConfig) -> tuple[ImageSet, pd.DataFrame]:

@@ -11,6 +11,7 @@ from kedro.io import AbstractDataset, DatasetError
 
 from limeguard.atomic import write_atomically
 from limeguard.cifar.imageset import ImageSet, to_uint8
+from limeguard.safetensors_io import dump
 
 
 class ImageSetDataset(AbstractDataset[ImageSet, ImageSet]):
@@ -44,15 +45,14 @@ class ImageSetDataset(AbstractDataset[ImageSet, ImageSet]):
         return ImageSet(images.float().div_(255), labels.long(), ids.long(), classes, meta)
 
     def save(self, data: ImageSet) -> None:
-        from safetensors.torch import save
-
         tensors = {
             "images": to_uint8(data.images).contiguous(),
             "labels": data.labels.long().contiguous(),
             "ids": data.ids.long().contiguous(),
         }
-        header = {"classes": json.dumps(list(data.classes)), "meta": json.dumps(data.meta)}
-        write_atomically(self._filepath, save(tensors, metadata=header))
+        header = {"classes": json.dumps(list(data.classes)),
+                  "meta": json.dumps(data.meta, sort_keys=True)}
+        write_atomically(self._filepath, dump(tensors, header))
 
     def _exists(self) -> bool:
         return self._filepath.is_file()

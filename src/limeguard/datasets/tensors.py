@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
 from kedro.io import AbstractDataset, DatasetError
 
 from limeguard.atomic import write_atomically
+from limeguard.safetensors_io import dump
 
 META_KEY = "__meta__"
 
@@ -35,18 +35,12 @@ class TensorsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
         return tensors
 
     def save(self, data: dict[str, Any]) -> None:
-        from safetensors.torch import save
-
         tensors = {k: v.detach().cpu().contiguous() for k, v in data.items() if k != META_KEY}
-        header = {"meta": json.dumps(data.get(META_KEY, {}))}
-        write_atomically(self._filepath, save(tensors, metadata=header))
+        header = {"meta": json.dumps(data.get(META_KEY, {}), sort_keys=True)}
+        write_atomically(self._filepath, dump(tensors, header))
 
     def _exists(self) -> bool:
         return self._filepath.is_file()
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath)}
-
-
-def is_tensor_dict(data: Any) -> bool:
-    return isinstance(data, dict) and all(isinstance(v, torch.Tensor) for k, v in data.items() if k != META_KEY)

@@ -9,7 +9,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from limeguard.config import ConfigError
+from limeguard.config import (
+    ConfigError,
+    check_choice,
+    check_fraction,
+    check_int_range,
+    check_non_negative,
+    check_positive,
+    check_real_range,
+    check_seed,
+)
 
 ENGINES = ("lime", "batched")
 CRITERIA = ("irrelevant", "sensitive", "unstable", "transplant")
@@ -17,11 +26,6 @@ SPURIOUS_SETS = ("transplant", "union", "intersection")
 EFFECTS = ("log_prob", "prob")
 PERTURBATIONS = ("gaussian", "fgsm", "pgd")
 REGIONS = ("center", "full")
-
-
-def _check_quantile(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"{name}: quantile must be in [0, 1], got {value}")
 
 
 @dataclass(frozen=True)
@@ -45,10 +49,12 @@ class SegmentationConfig:
     flat_std: float = 1e-3
 
     def __post_init__(self) -> None:
-        if self.n_segments < 2:
-            raise ConfigError(f"segmentation.n_segments: must be >= 2, got {self.n_segments}")
-        if self.grid_cells < 1:
-            raise ConfigError(f"segmentation.grid_cells: must be >= 1, got {self.grid_cells}")
+        check_int_range("n_segments", self.n_segments, 2)
+        check_int_range("min_segments", self.min_segments, 1)
+        check_int_range("grid_cells", self.grid_cells, 1)
+        check_positive("compactness", self.compactness)
+        check_non_negative("sigma", self.sigma)
+        check_non_negative("flat_std", self.flat_std)
 
 
 @dataclass(frozen=True)
@@ -75,13 +81,11 @@ class LimeConfig:
     channels_last: bool = True
 
     def __post_init__(self) -> None:
-        if self.num_samples < 2:
-            raise ConfigError(f"lime.num_samples: must be >= 2, got {self.num_samples}")
-        if self.kernel_width <= 0:
-            raise ConfigError(f"lime.kernel_width: must be > 0, got {self.kernel_width}")
+        check_int_range("num_samples", self.num_samples, 2)
+        check_positive("kernel_width", self.kernel_width)
+        check_positive("ridge_alpha", self.ridge_alpha)
         for name in ("chunk_size", "images_per_batch", "lime_batch_size"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"lime.{name}: must be >= 1, got {getattr(self, name)}")
+            check_int_range(name, getattr(self, name), 1)
 
 
 @dataclass(frozen=True)
@@ -116,23 +120,16 @@ class TransplantConfig:
     null_quantile: float = 0.99
 
     def __post_init__(self) -> None:
-        if self.effect not in EFFECTS:
-            raise ConfigError(
-                f"criteria.transplant.effect: use one of {EFFECTS}, got {self.effect!r}")
+        check_choice("effect", self.effect, EFFECTS)
         for name in ("screen_recipients", "top_k", "recipients"):
-            if getattr(self, name) < 1:
-                raise ConfigError(
-                    f"criteria.transplant.{name}: must be >= 1, got {getattr(self, name)}")
+            check_int_range(name, getattr(self, name), 1)
         if self.screen_recipients > self.recipients:
             raise ConfigError(
-                f"criteria.transplant.screen_recipients: {self.screen_recipients} is more than "
+                f"screen_recipients: {self.screen_recipients} is more than "
                 f"the {self.recipients} recipients it is drawn from")
-        high = 1.0 if self.effect == "prob" else float("inf")
-        if not 0.0 <= self.min_effect < high:
-            raise ConfigError(
-                f"criteria.transplant.min_effect: a rise of {self.effect} must be in "
-                f"[0, {high:g}), got {self.min_effect}")
-        _check_quantile("criteria.transplant.null_quantile", self.null_quantile)
+        check_real_range("min_effect", self.min_effect, 0.0, 1.0 if self.effect == "prob" else
+                         float("inf"), high_open=True)
+        check_fraction("null_quantile", self.null_quantile)
 
     def check_fits(self, labels: Sequence[int]) -> None:
         """ConfigError naming ``recipients`` if a class has too few images of other classes:
@@ -197,28 +194,22 @@ class CriteriaConfig:
     transplant: TransplantConfig = field(default_factory=TransplantConfig)
 
     def __post_init__(self) -> None:
-        if self.spurious not in SPURIOUS_SETS:
-            raise ConfigError(
-                f"criteria.spurious: use one of {SPURIOUS_SETS}, got {self.spurious!r}")
+        check_choice("spurious", self.spurious, SPURIOUS_SETS)
         unknown = [c for c in self.combine if c not in CRITERIA]
         if unknown or not self.combine:
             raise ConfigError(
-                f"criteria.combine: use a non-empty subset of {CRITERIA}, got {self.combine}")
-        for name in ("irrelevant_quantile", "sensitive_quantile", "unstable_quantile"):
-            _check_quantile(f"criteria.{name}", getattr(self, name))
-        if self.weight_scale not in ("raw", "image_max"):
-            raise ConfigError(
-                f"criteria.weight_scale: 'raw' or 'image_max', got {self.weight_scale!r}")
-        if self.region not in REGIONS:
-            raise ConfigError(f"criteria.region: use one of {REGIONS}, got {self.region!r}")
-        if not 0.0 < self.center_frac <= 1.0:
-            raise ConfigError(f"criteria.center_frac: must be in (0, 1], got {self.center_frac}")
-        if self.perturbation not in PERTURBATIONS:
-            raise ConfigError(
-                f"criteria.perturbation: use one of {PERTURBATIONS}, got {self.perturbation!r}")
-        if self.copies < 2:
-            raise ConfigError(
-                f"criteria.copies: need >= 2 copies for a variance, got {self.copies}")
+                f"combine: use a non-empty subset of {CRITERIA}, got {self.combine}")
+        for name in ("irrelevant_quantile", "sensitive_quantile", "unstable_quantile",
+                     "outside_frac"):
+            check_fraction(name, getattr(self, name))
+        check_choice("weight_scale", self.weight_scale, ("raw", "image_max"))
+        check_choice("region", self.region, REGIONS)
+        check_fraction("center_frac", self.center_frac, low_open=True)
+        check_choice("perturbation", self.perturbation, PERTURBATIONS)
+        check_int_range("copies", self.copies, 2)  # a variance needs two copies
+        check_int_range("pgd_steps", self.pgd_steps, 1)
+        for name in ("noise_std_255", "eps_255"):
+            check_real_range(name, getattr(self, name), 0.0, 255.0)
 
     def check_fits(self, height: int, width: int) -> None:
         """ConfigError naming ``center_frac`` if the region prior leaves no object region, or no
@@ -255,7 +246,7 @@ class MiningConfig:
     criteria: CriteriaConfig = field(default_factory=CriteriaConfig)
 
     def __post_init__(self) -> None:
-        if self.engine not in ENGINES:
-            raise ConfigError(f"mine.engine: use one of {ENGINES}, got {self.engine!r}")
+        check_choice("engine", self.engine, ENGINES)
+        check_seed("seed", self.seed)
         if self.class_mask_threshold is not None:
-            _check_quantile("mine.class_mask_threshold", self.class_mask_threshold)
+            check_fraction("class_mask_threshold", self.class_mask_threshold)

@@ -20,6 +20,7 @@ from torch import nn
 from limeguard.atomic import write_atomically
 from limeguard.config import ConfigError
 from limeguard.models.registry import ModelSpec, build_from_spec
+from limeguard.safetensors_io import dump
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,6 @@ def save_model(model: nn.Module, path: str | os.PathLike, metadata: dict | None 
     Raises:
         ValueError: the model has no spec, or the metadata is not JSON-serialisable.
     """
-    from safetensors.torch import save as st_save
-
     model = unwrap(model)
     spec = getattr(model, "spec", None)
     if not isinstance(spec, ModelSpec):
@@ -66,9 +65,7 @@ def save_model(model: nn.Module, path: str | os.PathLike, metadata: dict | None 
     except (TypeError, ValueError) as err:
         raise ValueError(f"save_model: metadata must be JSON-serialisable ({err})") from err
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    blob = st_save(
-        tensors, metadata={"format": FORMAT, "spec": spec.to_json(), "metadata": meta_json}
-    )
+    blob = dump(tensors, {"format": FORMAT, "spec": spec.to_json(), "metadata": meta_json})
     write_atomically(path, blob)
     log.debug("saved %s (%s, %d tensors)", path, spec.arch, len(tensors))
 

@@ -1,7 +1,10 @@
 """The parts of conf that shape the DAG, read when the pipelines are built (not at run time).
 
 ``rounds.count`` (round_1 .. round_T) and ``data.spurious.enabled`` (the planted-cue variant) decide
-which nodes exist, so they come from conf (base, then the run env), not from ``--params``.
+which nodes exist, so they come from conf (base, then the run env), not from ``--params``. The run
+env is ``KEDRO_ENV``, which :func:`follow_run_env` sets from the env a Kedro context is created
+with (``kedro run --env X``, ``kedro viz --env X``, a notebook's session), before the pipelines are
+built; :func:`check_run_matches_dag` stops a run whose parameters disagree with the built DAG.
 """
 
 from __future__ import annotations
@@ -11,37 +14,103 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]  # src/limeguard/pipelines/shape.py
+DEFAULT_ENV = "local"
+SHAPE_KEYS = ("rounds.count", "data.spurious.enabled", "runtime.seeds")
+
+_built: dict[str, Any] = {}  # the env and shape the pipelines were last built with
+
+
+def run_env() -> str:
+    """The env the DAG is built for: ``KEDRO_ENV``, default ``local`` (Kedro's default run env)."""
+    return os.environ.get("KEDRO_ENV") or DEFAULT_ENV
 
 
 def configured_parameters(project_path: Path | None = None) -> dict[str, Any]:
-    """The merged parameters of base and the run env.
+    """The merged parameters of base and the run env (:func:`run_env`).
 
-    The env is ``KEDRO_ENV`` (Kedro's own variable for ``--env``), default ``local``. The project is
-    ``project_path``, else the working directory if it holds ``conf/``, else the project this
-    package's sources live in (e.g. for a notebook started in ``notebooks/``).
+    The project is ``project_path``, else the working directory if it holds ``conf/``, else the
+    project this package's sources live in (e.g. for a notebook started in ``notebooks/``).
     """
     from kedro.config import OmegaConfigLoader
 
     root = project_path or (Path.cwd() if (Path.cwd() / "conf").is_dir() else PROJECT_ROOT)
     loader = OmegaConfigLoader(
-        conf_source=str(root / "conf"), base_env="base", default_run_env="local",
-        env=os.environ.get("KEDRO_ENV", "local"), merge_strategy={"parameters": "soft"},
+        conf_source=str(root / "conf"), base_env="base", default_run_env=DEFAULT_ENV,
+        env=run_env(), merge_strategy={"parameters": "soft"},
     )
     try:
-        return dict(loader["parameters"])
+        params = dict(loader["parameters"])
     except (ValueError, FileNotFoundError):
-        return {}
+        params = {}
+    _built.update(env=run_env(), shape=dag_shape(params))
+    return params
 
 
-def configured_round_count(project_path: Path | None = None) -> int:
-    """``rounds.count`` (3 when conf cannot be read)."""
+def dag_shape(params: dict[str, Any]) -> dict[str, Any]:
+    """``{"rounds.count": T, "data.spurious.enabled": bool, "runtime.seeds": [...]}`` of a
+    parameters tree (the seeds shape the ``seeds`` pipeline: a namespace per seed)."""
+    spurious = (params.get("data") or {}).get("spurious") or {}
+    seeds = list((params.get("runtime") or {}).get("seeds") or [0])
+    return {"rounds.count": _round_count(params), "data.spurious.enabled": spurious.get("enabled") is True,
+            "runtime.seeds": seeds}
+
+
+def _round_count(params: dict[str, Any]) -> int:
     try:
-        return int(configured_parameters(project_path).get("rounds", {}).get("count", 3))
+        return int((params.get("rounds") or {}).get("count", 3))
     except (TypeError, ValueError):
         return 3
 
 
+def configured_round_count(project_path: Path | None = None) -> int:
+    """``rounds.count`` (3 when conf cannot be read)."""
+    return _round_count(configured_parameters(project_path))
+
+
 def spurious_enabled(project_path: Path | None = None) -> bool:
     """``data.spurious.enabled``: the planted-cue variant (the ``spurious`` env)."""
-    spurious = configured_parameters(project_path).get("data", {}).get("spurious") or {}
-    return spurious.get("enabled") is True
+    return dag_shape(configured_parameters(project_path))["data.spurious.enabled"]
+
+
+def follow_run_env(env: str | None) -> None:
+    """Make ``env`` (a Kedro context's env; ``None``: Kedro's default) the env the DAG is built for.
+
+    Sets ``KEDRO_ENV`` as ``kedro ipython --env`` does, and drops pipelines already built for
+    another env so that the next access rebuilds them.
+    """
+    if env is not None:
+        os.environ["KEDRO_ENV"] = env
+    if _built.get("env") not in (None, run_env()):
+        _rebuild_pipelines()
+
+
+def _rebuild_pipelines() -> None:
+    from kedro.framework import project
+
+    if project.PACKAGE_NAME is not None:
+        project.pipelines.configure(f"{project.PACKAGE_NAME}.pipeline_registry")
+    _built.clear()
+
+
+def check_run_matches_dag(params: dict[str, Any], env: str | None) -> None:
+    """Raise ``ConfigError`` naming both envs when the run's parameters would need another DAG.
+
+    ``params`` are the run's (conf of ``env`` and ``--params``); the DAG was built from the conf of
+    the env recorded when the pipelines were built. Nothing to check before any pipeline was built.
+    """
+    from limeguard.config import ConfigError
+
+    if "shape" not in _built:
+        return
+    wanted = dag_shape(params)
+    differing = [key for key in SHAPE_KEYS if wanted[key] != _built["shape"][key]]
+    if differing:
+        run, built = env or DEFAULT_ENV, _built["env"]
+        found = ", ".join(f"{k}: {wanted[k]} in the run, {_built['shape'][k]} in the DAG" for k in differing)
+        where = (f"the run's env is {run!r} but the DAG was built for env {built!r}" if run != built
+                 else f"the run's parameters (env {run!r} and --params) differ from its conf")
+        raise ConfigError(
+            f"{differing[0]}: {where} ({found}). These keys shape the DAG and are read from conf "
+            f"when the pipelines are built: set them in conf/{run}/ (not with --params) and run "
+            f"with --env {run}"
+        )

@@ -19,6 +19,7 @@ from limeguard.refine.penalty import input_gradient_penalty, sensitivity_penalty
 from limeguard.refine.refine import RefineResult, refine_model
 from limeguard.refine.training_masks import (
     masks_for_training_set,
+    mined_masks,
     render_superpixel_scores,
     sensitivity_for_training_set,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "fill_values",
     "gaussian_blur",
     "masks_for_training_set",
+    "mined_masks",
     "refine_model",
     "render_superpixel_scores",
     "sensitivity_for_training_set",

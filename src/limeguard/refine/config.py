@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass
 
-from limeguard.config import ConfigError
+from limeguard.config import ConfigError, check_choice, check_int_range, check_real_range
 
 FILLS = ("counterfactual", "blur", "mean", "zero")
 AUGMENTS = ("pgd", "fgsm_rs", "none")
@@ -98,28 +96,27 @@ class RefineConfig:
 
     def __post_init__(self) -> None:
         self._resolve_switches()
-        _choice("fill", self.fill, FILLS)
-        _choice("augment", self.augment, AUGMENTS)
-        _choice("penalty", self.penalty, PENALTIES)
-        _choice("masks", self.masks, MASK_SOURCES)
-        _in_range("mask_fraction", self.mask_fraction, 0.0, 1.0)
-        _in_range("blur_sigma", self.blur_sigma, 0.0, 32.0, low_open=True)
-        _in_range("alpha", self.alpha, 0.0, 1e6)
-        _in_range("lambda_reg", self.lambda_reg, 0.0, 1e9)
-        _in_range("consistency_weight", self.consistency_weight, 0.0, 1e6)
-        _in_range("eps_255", self.eps_255, 0.0, 64.0)
-        _in_range("alpha_255", self.alpha_255, 0.0, 64.0, low_open=True)
-        _in_range("fgsm_alpha_ratio", self.fgsm_alpha_ratio, 0.0, 4.0, low_open=True)
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
-            raise ConfigError(f"steps: must be an integer >= 1, got {self.steps!r}")
+        check_choice("fill", self.fill, FILLS)
+        check_choice("augment", self.augment, AUGMENTS)
+        check_choice("penalty", self.penalty, PENALTIES)
+        check_choice("masks", self.masks, MASK_SOURCES)
+        check_real_range("mask_fraction", self.mask_fraction, 0.0, 1.0)
+        check_real_range("blur_sigma", self.blur_sigma, 0.0, 32.0, low_open=True)
+        check_real_range("alpha", self.alpha, 0.0, 1e6)
+        check_real_range("lambda_reg", self.lambda_reg, 0.0, 1e9)
+        check_real_range("consistency_weight", self.consistency_weight, 0.0, 1e6)
+        check_real_range("eps_255", self.eps_255, 0.0, 64.0)
+        check_real_range("alpha_255", self.alpha_255, 0.0, 64.0, low_open=True)
+        check_real_range("fgsm_alpha_ratio", self.fgsm_alpha_ratio, 0.0, 4.0, low_open=True)
+        check_int_range("steps", self.steps, 1)
         if self.class_mask_threshold is not None:
-            _in_range("class_mask_threshold", self.class_mask_threshold, 0.0, 1.0)
+            check_real_range("class_mask_threshold", self.class_mask_threshold, 0.0, 1.0)
         if self.augmentation_active and self.eps_255 == 0:
             raise ConfigError(f"eps_255: must be > 0 with augment {self.augment!r}")
 
     def _resolve_switches(self) -> None:
         if self.ablation is not None:
-            _choice("ablation", self.ablation, tuple(ABLATIONS))
+            check_choice("ablation", self.ablation, tuple(ABLATIONS))
         preset = ABLATIONS[self.ablation or "all"]
         for name, value in zip(_SWITCHES, preset, strict=True):
             given = getattr(self, name)
@@ -150,15 +147,3 @@ class RefineConfig:
             names.append("consistency")
         return tuple(names)
 
-
-def _choice(name: str, value: object, options: tuple[str, ...]) -> None:
-    if value not in options:
-        raise ConfigError(f"{name}: unknown value {value!r}; use one of {', '.join(options)}")
-
-
-def _in_range(name: str, value: object, low: float, high: float, *, low_open: bool = False) -> None:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value) and (value > low if low_open else value >= low)
-    if not (ok and value <= high):
-        bracket = "(" if low_open else "["
-        raise ConfigError(f"{name}: must be in {bracket}{low}, {high}], got {value!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -130,3 +131,31 @@ def render_superpixel_scores(
     if float(ref) <= 0:
         return torch.ones_like(maps)
     return maps / ref
+
+
+def mined_masks(result: Any, ids: torch.Tensor, labels: torch.Tensor, segments: torch.Tensor,
+                n_segments: torch.Tensor) -> dict[str, torch.Tensor]:
+    """A mining result's masks as the ``mine`` stage stores them and refinement reads them.
+
+    Args:
+        result: the ``limeguard.explain.mining.MiningResult`` of the images ``ids`` (N,), ``labels``.
+        segments: (N, H, W) their superpixel ids; ``n_segments``: (N,) superpixels per image.
+
+    Returns:
+        ``pixel_masks`` (N, H, W) uint8, 1 = spurious; ``class_masks`` (classes, H, W) in [0, 1];
+        ``sensitivity`` (N, 1, H, W), each superpixel's sensitivity score on its pixels, mean 1 on
+        the masks; ``flagged_share`` (N,) in [0, 1]; ``ids`` and ``labels``.
+    """
+    table = result.table
+    position = {int(i): k for k, i in enumerate(ids.tolist())}
+    scores = torch.zeros(len(ids), int(n_segments.max()) if len(ids) else 0)
+    rows = torch.tensor([position[int(i)] for i in table["image_id"]], dtype=torch.long)
+    cols = torch.as_tensor(table["segment_id"].to_numpy().copy(), dtype=torch.long)
+    scores[rows, cols] = torch.as_tensor(table["sensitive_score"].to_numpy().copy(), dtype=torch.float32)
+    return {
+        "pixel_masks": result.pixel_masks.to(torch.uint8),
+        "class_masks": result.class_masks.float(),
+        "sensitivity": render_superpixel_scores(segments, scores, result.pixel_masks),
+        "flagged_share": result.pixel_masks.flatten(1).float().mean(1),
+        "ids": ids, "labels": labels,
+    }

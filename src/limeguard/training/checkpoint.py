@@ -1,8 +1,10 @@
 """Per-epoch training checkpoints: safetensors for tensors, JSON for the rest, written atomically.
 
 A checkpoint directory holds ``state.json`` (the commit point: configuration, counters, history,
-optimiser hyper-parameters) and the ``epoch_NNNN.safetensors`` file it names (model weights
-``model.*``, best weights ``best.*``, optimiser buffers ``optim.*``, RNG states ``rng.*``).
+optimiser hyper-parameters), the ``epoch_NNNN.safetensors`` file it names (model weights
+``model.*``, best weights ``best.*``, optimiser buffers ``optim.*``, RNG states ``rng.*``) and
+``timings.json`` (the history's wall times, kept apart so that the others depend on the run's
+inputs only).
 Each file is written to a temporary name and moved into place with ``os.replace``; the tensors are
 written before the JSON that points to them, so a crash at any moment leaves the previous complete
 checkpoint.
@@ -18,16 +20,19 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save
+from safetensors.torch import load_file
 from torch import nn
 
 from limeguard.atomic import write_atomically
 from limeguard.config import to_params
+from limeguard.safetensors_io import dump
+from limeguard.timings import merge_timing_rows, split_timing_rows
 from limeguard.training.config import TrainConfig
 from limeguard.training.errors import CheckpointError
 
 FORMAT = "limeguard.train_checkpoint/1"
 STATE_FILE = "state.json"
+TIMINGS_FILE = "timings.json"
 # Fields that do not change the training trajectory and may differ on resume.
 OPERATIONAL_KEYS = frozenset({"eval_batch_size", "preload_to_device"})
 
@@ -95,13 +100,16 @@ def save_checkpoint(
             if isinstance(value, torch.Tensor):
                 tensors[f"optim.{idx}.{key}"] = _cpu(value)
     tensors.update(_rng_tensors())
-    write_atomically(directory / name, save(tensors, metadata={"format": FORMAT}))
+    write_atomically(directory / name, dump(tensors, {"format": FORMAT}))
+    counters = state.counters()
+    counters["history"], timings = split_timing_rows(state.history)
+    write_atomically(directory / TIMINGS_FILE, json.dumps(timings, indent=1).encode())
     meta = {
         "format": FORMAT,
         "tensors": name,
         "config": to_params(cfg),
         "data": data,
-        "state": state.counters(),
+        "state": counters,
         "optimizer": {"param_groups": optim["param_groups"], "scalars": _optim_scalars(optim)},
     }
     text = json.dumps(meta, indent=1, allow_nan=True)
@@ -150,9 +158,17 @@ def load_checkpoint(
     optimizer.load_state_dict(_optim_state(meta["optimizer"], tensors))
     _set_rng(tensors)
     state = TrainState(**meta["state"])
+    state.history = merge_timing_rows(state.history, _saved_timings(directory))
     best = _unflat("best.", tensors)
     state.best_state = best or None
     return state
+
+
+def _saved_timings(directory: Path) -> list[dict[str, Any]]:
+    try:
+        return json.loads((directory / TIMINGS_FILE).read_text())
+    except (OSError, ValueError):
+        return []  # wall times are a record, not state: a run resumes without them
 
 
 def _check_config(directory: Path, saved: dict[str, Any], cfg: TrainConfig) -> None:

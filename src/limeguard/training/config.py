@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
-from limeguard.config import ConfigError
+from limeguard.config import (
+    ConfigError,
+    check_choice,
+    check_int_range,
+    check_real_range,
+    check_seed,
+)
 
 METHODS = ("standard", "pgd_at", "fgsm_rs", "trades")
 SCHEDULES = ("cosine", "piecewise", "onecycle", "constant")
@@ -102,42 +109,49 @@ class TrainConfig:
     grad_clip_norm: float | None = None
     seed: int = 0
 
+    def for_run(self, run_seed: int) -> TrainConfig:
+        """This recipe in the run of ``runtime.seed = run_seed``: its seed offset by the run's, so
+        that the seeds of a run (the ``seeds`` pipeline's namespaces) vary initialisation and data
+        order; ``runtime.seed: 0`` keeps the recipe's own seed."""
+        return dataclasses.replace(self, seed=(self.seed + run_seed) % 2**32)
+
     def __post_init__(self) -> None:
-        _choice("method", self.method, METHODS)
-        _choice("schedule", self.schedule, SCHEDULES)
-        _choice("amp", self.amp, AMP_MODES)
+        check_choice("method", self.method, METHODS)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("amp", self.amp, AMP_MODES)
         for name in ("epochs", "batch_size", "eval_batch_size", "co_probe_images"):
-            _at_least(name, getattr(self, name), 1)
+            check_int_range(name, getattr(self, name), 1)
         for name in ("attack_steps",):
-            _at_least(name, getattr(self, name), 1)
+            check_int_range(name, getattr(self, name), 1)
         for name in ("val_steps", "co_check_every"):
-            _at_least(name, getattr(self, name), 0)
+            check_int_range(name, getattr(self, name), 0)
         if self.patience is not None:
-            _at_least("patience", self.patience, 1)
+            check_int_range("patience", self.patience, 1)
         if self.val_max_images is not None:
-            _at_least("val_max_images", self.val_max_images, 1)
+            check_int_range("val_max_images", self.val_max_images, 1)
+        check_seed("seed", self.seed)
         self._check_floats()
 
     def _check_floats(self) -> None:
-        _in_range("lr", self.lr, 0.0, 10.0, low_open=True)
-        _in_range("momentum", self.momentum, 0.0, 1.0)
-        _in_range("weight_decay", self.weight_decay, 0.0, 1.0)
-        _in_range("warmup_epochs", self.warmup_epochs, 0.0, float(self.epochs))
-        _in_range("lr_gamma", self.lr_gamma, 0.0, 1.0, low_open=True)
-        _in_range("onecycle_peak", self.onecycle_peak, 0.0, 1.0, low_open=True)
+        check_real_range("lr", self.lr, 0.0, 10.0, low_open=True)
+        check_real_range("momentum", self.momentum, 0.0, 1.0)
+        check_real_range("weight_decay", self.weight_decay, 0.0, 1.0)
+        check_real_range("warmup_epochs", self.warmup_epochs, 0.0, float(self.epochs))
+        check_real_range("lr_gamma", self.lr_gamma, 0.0, 1.0, low_open=True)
+        check_real_range("onecycle_peak", self.onecycle_peak, 0.0, 1.0, low_open=True)
         for i, m in enumerate(self.milestones):
-            _in_range(f"milestones[{i}]", m, 0.0, 1.0)
+            check_real_range(f"milestones[{i}]", m, 0.0, 1.0)
         if list(self.milestones) != sorted(self.milestones):
             raise ConfigError(f"milestones: must be increasing, got {list(self.milestones)}")
         for name in ("eps_255", "val_eps_255"):
-            _in_range(name, getattr(self, name), 0.0, 64.0)
+            check_real_range(name, getattr(self, name), 0.0, 64.0)
         for name in ("alpha_255", "val_alpha_255"):
-            _in_range(name, getattr(self, name), 0.0, 64.0, low_open=True)
-        _in_range("fgsm_alpha_ratio", self.fgsm_alpha_ratio, 0.0, 4.0, low_open=True)
-        _in_range("trades_beta", self.trades_beta, 0.0, 1000.0)
-        _in_range("co_drop", self.co_drop, 0.0, 1.0, low_open=True)
+            check_real_range(name, getattr(self, name), 0.0, 64.0, low_open=True)
+        check_real_range("fgsm_alpha_ratio", self.fgsm_alpha_ratio, 0.0, 4.0, low_open=True)
+        check_real_range("trades_beta", self.trades_beta, 0.0, 1000.0)
+        check_real_range("co_drop", self.co_drop, 0.0, 1.0, low_open=True)
         if self.grad_clip_norm is not None:
-            _in_range("grad_clip_norm", self.grad_clip_norm, 0.0, float("inf"), low_open=True)
+            check_real_range("grad_clip_norm", self.grad_clip_norm, 0.0, low_open=True)
         if self.method != "standard" and self.eps_255 == 0:
             raise ConfigError(f"eps_255: must be > 0 for method {self.method!r}")
 
@@ -151,22 +165,3 @@ class TrainConfig:
         """Whether early stopping and best-epoch selection use validation PGD accuracy."""
         return self.adversarial and self.val_steps > 0
 
-
-def _choice(name: str, value: str, options: tuple[str, ...]) -> None:
-    if value not in options:
-        raise ConfigError(f"{name}: unknown value {value!r}; use one of {', '.join(options)}")
-
-
-def _at_least(name: str, value: int, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{name}: must be an integer >= {low}, got {value!r}")
-
-
-def _in_range(
-    name: str, value: float, low: float, high: float, *, low_open: bool = False
-) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    ok = ok and (value > low if low_open else value >= low) and value <= high
-    if not ok:
-        bracket = "(" if low_open else "["
-        raise ConfigError(f"{name}: must be in {bracket}{low}, {high}], got {value!r}")

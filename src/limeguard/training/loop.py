@@ -22,6 +22,7 @@ from limeguard.training.checkpoint import (
     save_checkpoint,
 )
 from limeguard.training.config import TrainConfig
+from limeguard.training.distributed import RankContext
 from limeguard.training.errors import NonFiniteLossError
 from limeguard.training.evaluation import Evaluator, PGDValidator
 from limeguard.training.losses import BatchLoss, ExtraLoss, build_batch_loss
@@ -118,6 +119,9 @@ class _Run:
         self.model = model.to(device)
         if self.precision.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        self.ranks = RankContext.current()  # rank 0 of 1 outside torch.distributed
+        self.ranks.check_batches(len(train_x), cfg.batch_size, cfg.drop_last)
+        self.net = self.ranks.wrap(self.model, device)  # DDP under torch.distributed
         self.train_x, self.train_y = train_x, train_y
         if device.type == "cuda" and cfg.preload_to_device:
             self.train_x, self.train_y = self.precision.batch(train_x), train_y.to(device)
@@ -158,7 +162,7 @@ class _Run:
 
     def _epoch(self, epoch: int) -> None:
         cfg, state = self.cfg, self.state
-        torch.manual_seed(_derive_seed(cfg.seed, epoch, 0))  # attack noise, dropout
+        torch.manual_seed(_derive_seed(cfg.seed, epoch, 0) + self.ranks.rank)  # attack noise, dropout
         shuffle = torch.Generator().manual_seed(_derive_seed(cfg.seed, epoch, 1))
         order = torch.randperm(len(self.train_y), generator=shuffle)  # (N,) batch order
         if self.state.best_state is None and cfg.co_check_every > 0:
@@ -166,7 +170,7 @@ class _Run:
         start = time.perf_counter()
         sums, collapsed = self._train_batches(epoch, order.to(self.train_y.device))
         train_seconds = time.perf_counter() - start
-        clean, pgd = self.evaluator(self.model, self.val_x, self.val_y)
+        clean, pgd = self.ranks.agree(self.evaluator(self.model, self.val_x, self.val_y))
         row = self._row(epoch, sums, clean, pgd, train_seconds, time.perf_counter() - start)
         self._select(epoch, row, clean, pgd, collapsed)
         state.history.append(row)
@@ -177,7 +181,7 @@ class _Run:
         log.info("train %s epoch %d/%d: %s", cfg.method, epoch + 1, cfg.epochs, _fmt(row))
         if self.scaler is not None:
             state.scaler = self.scaler.state_dict()
-        if self.ckpt_dir is not None:
+        if self.ckpt_dir is not None and self.ranks.is_main:
             save_checkpoint(self.ckpt_dir, cfg, self.model, self.optimizer, state, self.data_id)
         if self.on_epoch_end is not None:
             self.on_epoch_end(epoch, self.model, row)
@@ -192,17 +196,17 @@ class _Run:
         correct = torch.zeros((), dtype=torch.long, device=self.device)
         seen, collapsed, done, checked = 0, False, 0, 0
         batches = range(n_steps)
-        if self.show_progress:
+        if self.show_progress and self.ranks.is_main:
             batches = progress_bar(batches, desc=f"train {self.cfg.method} epoch {epoch + 1}")
         for b in batches:
-            index = order[b * bs : (b + 1) * bs]
+            index, weight = self.ranks.shard(order[b * bs : (b + 1) * bs])  # this rank's part
             x = self.precision.batch(self.train_x[index])
             y = self.train_y[index].to(self.device, non_blocking=True)
             index = index.to(self.device, non_blocking=True)
             lr = lr_at(self.cfg, self.state.step, n_steps)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-            losses[b], extras[b], hits = self._step(x, y, index)
+            losses[b], extras[b], hits = self._step(x, y, index, weight)
             correct += hits
             seen, done, self.state.step = seen + len(y), b + 1, self.state.step + 1
             if done % sync_every == 0:
@@ -214,25 +218,28 @@ class _Run:
         _check_finite(losses, checked, done, epoch, self.ckpt_dir)
         sums = {"loss": float(losses[:done].sum()), "extra": float(extras[:done].sum()),
                 "correct": float(correct), "seen": seen, "batches": done, "lr": lr}  # fmt: skip
+        sums = self.ranks.reduce_sums(sums)
         return sums, collapsed
 
     def _step(
-        self, x: torch.Tensor, y: torch.Tensor, index: torch.Tensor
+        self, x: torch.Tensor, y: torch.Tensor, index: torch.Tensor, weight: float = 1.0
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Forward, backward and SGD update of one batch; returns (loss, extra loss, #correct)."""
+        """Forward, backward and SGD update of one batch; returns (loss, extra loss, #correct).
+        ``weight`` scales the gradient of a rank's unevenly sized shard (see RankContext.shard)."""
         with self.precision.autocast():
-            out = self.batch_loss(self.model, x, y, index)
+            out = self.batch_loss(self.net, x, y, index)
             total = out.loss
             extra = torch.zeros((), device=self.device)
             if self.extra_loss is not None:
-                extra = self.extra_loss(self.model, x, y, index)
+                extra = self.extra_loss(self.net, x, y, index)
                 total = total + extra
         self.optimizer.zero_grad(set_to_none=True)
+        scaled = total if weight == 1.0 else total * weight
         if self.scaler is not None:
-            self.scaler.scale(total).backward()
+            self.scaler.scale(scaled).backward()
             self.scaler.unscale_(self.optimizer)
         else:
-            total.backward()
+            scaled.backward()
         if self.cfg.grad_clip_norm is not None:
             nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip_norm)
         if self.scaler is not None:
@@ -250,7 +257,7 @@ class _Run:
             return False
         if (batch + 1) % cfg.co_check_every != 0 or cfg.val_steps == 0:
             return False
-        _, acc = self.evaluator(self.model, *self.probe)
+        _, acc = self.ranks.agree(self.evaluator(self.model, *self.probe))
         self.model.train()
         if acc < self.state.best_probe_acc - cfg.co_drop:
             log.warning(
@@ -312,6 +319,7 @@ class _Run:
         co = state.stop_reason == "catastrophic_overfitting"
         if good is not None and (self.cfg.restore_best or co):
             self.model.load_state_dict(good)
+        self.ranks.unwrap(self.model)
         self.model.eval()
         history = pd.DataFrame(state.history, columns=list(HISTORY_COLUMNS))
         return TrainResult(self.model, history, state.best_epoch, state.stop_reason)

@@ -26,9 +26,12 @@ class StudyConfig:
             (complete, pruned, failed with a NaN loss, or running). Rerunning with a larger
             value continues the study; finished trials are never re-run.
         timeout_s: stop this worker after this many seconds (checked between trials).
-        heartbeat_s: RDB storages: trials of a killed worker are marked failed after
-            ``grace_s`` without a heartbeat and then re-run (null: no heartbeat).
+        heartbeat_s: RDB storages (SQLite, PostgreSQL; not the journal): a running trial
+            records a heartbeat every ``heartbeat_s``; a trial of a killed worker, without one for
+            ``grace_s``, is marked FAIL by the next worker, which re-runs it with the same
+            parameters (null: no heartbeat: a killed worker's trial stays RUNNING).
         grace_s: see ``heartbeat_s`` (null: twice the heartbeat).
+        retries: how many times one trial is re-run after its worker died (null: no limit).
     """
 
     name: str = "limeguard-refine"
@@ -37,6 +40,7 @@ class StudyConfig:
     timeout_s: float | None = None
     heartbeat_s: int | None = 60
     grace_s: int | None = None
+    retries: int | None = 2
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -49,6 +53,11 @@ class StudyConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name}: must be >= 1 or null, got {value}")
+        if self.retries is not None and self.retries < 0:
+            raise ConfigError(f"retries: must be >= 0 or null, got {self.retries}")
+
+
+OBJECTIVE_IMAGES = ("validation", "counterfactual")
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,9 @@ class ObjectiveConfig:
         min_clean_acc: clean-accuracy floor in [0, 1]: the constraint of ``constrained``, and in
             every mode the condition for a trial to be picked as best.
         val_images: validation images used (the first ones; null: all).
+        images: ``validation`` (as they are) or ``counterfactual``: the cue-neutral validation
+            images the rounds select epochs on (flagged regions swapped between classes; for the
+            planted-cue envs, where the cue inflates accuracy on the images as they are).
         eps_255: PGD radius (8 = 8/255); alpha_255: step; steps: PGD steps (random start).
         eval_batch_size: images per evaluation batch.
     """
@@ -70,6 +82,7 @@ class ObjectiveConfig:
     mode: str = "constrained"
     min_clean_acc: float = 0.0
     val_images: int | None = 500
+    images: str = "validation"
     eps_255: float = 8.0
     alpha_255: float = 2.0
     steps: int = 10
@@ -80,6 +93,9 @@ class ObjectiveConfig:
             raise ConfigError(f"mode: unknown {self.mode!r}; use one of {', '.join(MODES)}")
         if not 0.0 <= self.min_clean_acc <= 1.0:
             raise ConfigError(f"min_clean_acc: must be in [0, 1], got {self.min_clean_acc}")
+        if self.images not in OBJECTIVE_IMAGES:
+            raise ConfigError(f"images: unknown {self.images!r}; use one of "
+                              f"{', '.join(OBJECTIVE_IMAGES)}")
         if self.val_images is not None and self.val_images < 1:
             raise ConfigError(f"val_images: must be >= 1 or null, got {self.val_images}")
         if not 0 < self.eps_255 <= 64 or not 0 < self.alpha_255 <= 64:

@@ -18,8 +18,8 @@ from limeguard.cifar.imageset import ImageSet
 from limeguard.refine import (
     RefineConfig,
     masks_for_training_set,
+    mined_masks,
     refine_model,
-    render_superpixel_scores,
     sensitivity_for_training_set,
 )
 from limeguard.training import TrainConfig
@@ -30,6 +30,7 @@ from limeguard.tuning.space import SearchSpace, apply_values, build_configs
 
 log = logging.getLogger(__name__)
 WHERE = {"refine": "rounds.refine", "train": "rounds.train", "mining": "mine.mining"}
+OUTCOMES = "val_outcomes"  # user attribute: the kept epoch's per-image outcomes, see bits()
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class Objective:
         )  # fmt: skip
         best = result.history.iloc[max(result.best_epoch, 0)]
         clean, pgd = float(best["val_clean_acc"]), float(best["val_pgd_acc"])
+        trial.set_user_attr(OUTCOMES, reporter.outcomes.get(max(result.best_epoch, 0)))
         for key, value in {"clean_acc": clean, "pgd_acc": pgd, "epochs_run": len(result.history),
                            "best_epoch": int(result.best_epoch), "stop_reason": result.stop_reason,
                            "masked_pixel_share": float(result.masked_pixel_share),
@@ -127,21 +129,27 @@ class Objective:
 class _Reporter:
     """The validation :data:`~limeguard.training.evaluation.Evaluator` of a trial: validates with
     ``inner``, records the accuracies as user attributes and, in single-objective modes, reports
-    the PGD accuracy per epoch and raises ``optuna.TrialPruned`` when the pruner says so.
+    the PGD accuracy per epoch and raises ``optuna.TrialPruned`` when the pruner says so. Keeps
+    each epoch's per-image outcomes (:data:`OUTCOMES`) for paired comparisons of trials.
 
     Calls on the catastrophic-overfitting probe batch (fewer images) are passed through.
     """
 
-    def __init__(self, inner: Any, trial: Any, cfg: TuneConfig, n_val: int) -> None:
+    def __init__(self, inner: PGDValidator, trial: Any, cfg: TuneConfig, n_val: int) -> None:
         self.inner, self.trial, self.cfg, self.n_val = inner, trial, cfg, n_val
         self.prunes = cfg.objective.mode != "pareto"
         self.epoch = 0
+        self.outcomes: dict[int, dict[str, str]] = {}
 
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-        clean, pgd = self.inner(model, x, y)
         if len(x) != self.n_val:
-            return clean, pgd
+            return self.inner(model, x, y)
+        right, robust = self.inner.outcomes(model, x, y)
+        clean = float(right.float().mean())
+        pgd = float(robust.float().mean()) if robust is not None else float("nan")
         step, self.epoch = self.epoch, self.epoch + 1
+        self.outcomes[step] = {"clean": bits(right),
+                               **({"pgd": bits(robust)} if robust is not None else {})}
         self.trial.set_user_attr(f"epoch_{step}", {"clean_acc": clean, "pgd_acc": pgd})
         if self.prunes:
             import optuna
@@ -153,6 +161,11 @@ class _Reporter:
                 _constrain(self.trial, self.cfg, clean)
                 raise optuna.TrialPruned(f"epoch {step + 1}: validation PGD accuracy {pgd:.4f}")
         return clean, pgd
+
+
+def bits(correct: torch.Tensor) -> str:
+    """Per-image outcomes as a string of 0 and 1 (a trial's JSON user attribute)."""
+    return "".join("1" if c else "0" for c in correct.tolist())
 
 
 def _constrain(trial: Any, cfg: TuneConfig, clean: float) -> None:
@@ -194,14 +207,4 @@ def remine(model: nn.Module, train: ImageSet, segments: dict[str, Any], cfg: Any
     result = mine_spurious(copy.deepcopy(model), images.images, images.labels,
                            images.ids.tolist(), cfg, device, segmentation=seg,
                            num_classes=train.num_classes)
-    table = result.table
-    position = {int(i): k for k, i in enumerate(images.ids.tolist())}
-    scores = torch.zeros(len(images), int(seg.n_segments.max()) if len(images) else 0)
-    rows = torch.tensor([position[int(i)] for i in table["image_id"]], dtype=torch.long)
-    cols = torch.as_tensor(table["segment_id"].to_numpy().copy(), dtype=torch.long)
-    scores[rows, cols] = torch.as_tensor(table["sensitive_score"].to_numpy().copy(),
-                                         dtype=torch.float32)
-    return {"pixel_masks": result.pixel_masks.to(torch.uint8),
-            "class_masks": result.class_masks.float(),
-            "sensitivity": render_superpixel_scores(seg.segments, scores, result.pixel_masks),
-            "ids": images.ids, "labels": images.labels}
+    return mined_masks(result, images.ids, images.labels, seg.segments, seg.n_segments)

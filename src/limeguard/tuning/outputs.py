@@ -8,6 +8,7 @@ import math
 import warnings
 from typing import Any
 
+import numpy as np
 import optuna
 import pandas as pd
 import yaml
@@ -132,7 +133,9 @@ def summary(study: optuna.Study, cfg: TuneConfig) -> dict[str, Any]:
     """Counts per state, the best trial, the untuned-defaults trial and the time spent."""
     trials = real_trials(study)
     best = best_trial(study, cfg)
-    defaults = next((t for t in trials if t.user_attrs.get("defaults")), None)
+    defaults = next((t for t in trials if t.user_attrs.get("defaults")  # a retry copies it
+                     and t.state == TrialState.COMPLETE), None) \
+        or next((t for t in trials if t.user_attrs.get("defaults")), None)
 
     def brief(t: Any) -> dict[str, Any] | None:
         if t is None:
@@ -149,7 +152,36 @@ def summary(study: optuna.Study, cfg: TuneConfig) -> dict[str, Any]:
         "trial_seconds_total": round(sum(t.duration.total_seconds() for t in trials
                                          if t.duration is not None), 1),
         "best": brief(best), "defaults": brief(defaults),
+        "best_vs_defaults": best_vs_defaults(best, defaults),
         "pareto_front": [t.number for t in study.best_trials] if cfg.objective.mode == "pareto"
         and any(t.state == TrialState.COMPLETE for t in trials) else None,
         "dashboard": f"optuna-dashboard {redact(cfg.study.storage)}",
     }
+
+
+def best_vs_defaults(best: Any, defaults: Any, level: float = 0.95) -> dict[str, Any]:
+    """The best trial against the untuned defaults on the same validation images: the paired
+    difference of PGD (and clean) accuracy with its bootstrap interval and McNemar's test, and
+    whether the tuned settings win beyond noise (the interval's lower end above 0)."""
+    from limeguard.evaluation.paired import paired_difference
+    from limeguard.tuning.objective import OUTCOMES
+
+    if best is None or defaults is None:
+        return {"compared": False, "why": "no best trial or no defaults trial"}
+    if best.number == defaults.number:
+        return {"compared": False, "why": "the defaults are the best trial"}
+    a, b = best.user_attrs.get(OUTCOMES) or {}, defaults.user_attrs.get(OUTCOMES) or {}
+    out: dict[str, Any] = {"compared": True, "best": best.number, "defaults": defaults.number}
+    for measure in ("pgd", "clean"):
+        if measure not in a or measure not in b or len(a[measure]) != len(b[measure]):
+            out[measure] = None
+            continue
+        r = paired_difference(np.array(list(a[measure]), int), np.array(list(b[measure]), int),
+                              level=level)
+        out[measure] = {"diff_points": 100 * r.diff, "low_points": 100 * r.low,
+                        "high_points": 100 * r.high, "n_images": r.n_images, "wins": r.wins,
+                        "losses": r.losses, "mcnemar_p": r.mcnemar_p}
+    pgd = out.get("pgd")
+    out["verdict"] = ("not measured" if pgd is None else "the tuned settings beat the defaults "
+                      "beyond noise" if pgd["low_points"] > 0 else "within noise of the defaults")
+    return out

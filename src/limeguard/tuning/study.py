@@ -48,7 +48,8 @@ class WorkerResult:
 
 def counts(trial: Any) -> bool:
     """Whether a trial counts towards the total: complete, pruned, running, or failed by the
-    objective (a NaN loss). Interrupted, stale-heartbeat and surplus trials do not: they re-run."""
+    objective (a NaN loss). Interrupted and surplus trials do not: they re-run. Nor does a killed
+    worker's trial, failed for its stale heartbeat: its retry (same parameters) counts instead."""
     from optuna.trial import TrialState
 
     if trial.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING):
@@ -74,7 +75,8 @@ def prepare_study(cfg: TuneConfig, base: dict[str, dict[str, Any]], *, load_only
     from limeguard.tuning.objective import WHERE
 
     check_space_against(space, base, WHERE)
-    storage = open_storage(cfg.study.storage, cfg.study.heartbeat_s, cfg.study.grace_s)
+    storage = open_storage(cfg.study.storage, cfg.study.heartbeat_s, cfg.study.grace_s,
+                           cfg.study.retries)
     defaults = default_values(space, base) if cfg.enqueue_defaults else None
     sampler = PerTrialSeededSampler(cfg, defaults)
     if load_only:

@@ -12,7 +12,7 @@ import torch
 
 from limeguard.cifar.imageset import ImageSet, to_uint8
 from limeguard.cifar.splits import class_quotas
-from limeguard.config import ConfigError
+from limeguard.config import ConfigError, check_int_range, check_non_negative
 from limeguard.validation.gx import failure_lines, run_expectations
 
 
@@ -40,6 +40,10 @@ class DataGateConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.balance_tolerance < 1:
             raise ConfigError(f"data.gate.balance_tolerance: must be in [0, 1), got {self.balance_tolerance}")
+        for i, side in enumerate(self.image_shape):
+            check_int_range(f"data.gate.image_shape[{i}]", side, 1)
+        check_non_negative("data.gate.min_pixel_std", self.min_pixel_std)
+        check_int_range("data.gate.max_examples", self.max_examples, 0)
 
 
 def image_table(images: ImageSet, train_hashes: set[str] | None) -> pd.DataFrame:

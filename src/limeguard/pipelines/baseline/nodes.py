@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 from torch import nn
 
 from limeguard.cifar.imageset import ImageSet
@@ -17,6 +18,7 @@ from limeguard.config import from_params
 from limeguard.models import build_model
 from limeguard.runtime import RuntimeConfig, resolve_device
 from limeguard.training import TrainConfig, train_model
+from limeguard.training.distributed import run_training
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +45,15 @@ def train_baseline(
 ) -> tuple[nn.Module, pd.DataFrame]:
     """Train a fresh model with ``recipe``; per-epoch checkpoints in ``checkpoint_dir`` (resumable)."""
     choice = from_params(ModelChoice, model, "baseline.model")
-    cfg = from_params(TrainConfig, recipe, f"baseline.{Path(checkpoint_dir).name}")
     run = from_params(RuntimeConfig, runtime, "runtime")
+    cfg = from_params(TrainConfig, recipe, f"baseline.{Path(checkpoint_dir).name}").for_run(run.seed)
+    torch.manual_seed(cfg.seed)  # the initial weights follow the run's seed, not the node order
     net = build_model(choice.arch, train.num_classes, **choice.options)
-    result = train_model(
-        net, train.images, train.labels, val.images, val.labels, cfg,
-        device=resolve_device(run.device), progress=run.progress,
+    result = run_training(
+        run.distributed, resolve_device(run.device), train_model,
+        net, train.images, train.labels, val.images, val.labels, cfg, progress=run.progress,
         checkpoint_dir=run_directory(checkpoint_dir, model, recipe, train, {"seed": run.seed}),
+        batch_size=cfg.batch_size, batch_key=f"baseline.{Path(checkpoint_dir).name}.batch_size",
     )
     log.info("%s: stopped (%s), best epoch %d", checkpoint_dir, result.stop_reason, result.best_epoch)
     result.model.checkpoint_metadata = {

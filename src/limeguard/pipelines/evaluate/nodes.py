@@ -23,8 +23,8 @@ from limeguard.evaluation import (
     summarize,
 )
 from limeguard.evaluation.predict import cue_outcomes, cue_reliance, predict
-from limeguard.evaluation.summary import common_images
 from limeguard.evaluation.robustness import autoattack_accuracy, autoattack_results
+from limeguard.evaluation.summary import common_images
 from limeguard.runtime import RuntimeConfig, resolve_device
 
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from limeguard.cifar.imageset import ImageSet
 from limeguard.cifar.spurious import cue_pixel_masks
-from limeguard.config import ConfigError, from_params
+from limeguard.config import ConfigError, check_choice, check_int_range, check_seed, from_params
 from limeguard.datasets.tensors import META_KEY
 from limeguard.explain.config import MiningConfig
 from limeguard.explain.figures import explanation_figure
@@ -19,7 +19,7 @@ from limeguard.explain.groundtruth import cue_recovery
 from limeguard.explain.mining import MiningResult, check_fits, mine_spurious
 from limeguard.explain.segmentation import Segmentation, segment_images
 from limeguard.explain.stability import explanation_stability
-from limeguard.refine import render_superpixel_scores
+from limeguard.refine import mined_masks
 from limeguard.runtime import RuntimeConfig, resolve_device
 
 SCOPES = ("probe", "train")
@@ -46,8 +46,18 @@ class MineParams:
     stability_top_k: int = 5
 
     def __post_init__(self) -> None:
-        if self.scope not in SCOPES:
-            raise ConfigError(f"scope: unknown {self.scope!r}; use one of {SCOPES}")
+        check_choice("scope", self.scope, SCOPES)
+        for name in ("figure_images", "stability_images", "stability_top_k"):
+            check_int_range(name, getattr(self, name), 1)
+        for i, seed in enumerate(self.stability_seeds):
+            check_seed(f"stability_seeds[{i}]", seed)
+        if len(set(self.stability_seeds)) < 2:
+            raise ConfigError(f"stability_seeds: need at least two different seeds to compare, "
+                              f"got {list(self.stability_seeds)}")
+        if self.stability_top_k > self.mining.segmentation.n_segments:
+            raise ConfigError(f"stability_top_k: {self.stability_top_k} is more than the "
+                              f"{self.mining.segmentation.n_segments} superpixels asked for "
+                              "(mining.segmentation.n_segments); the top-k would be every one")
 
 
 def choose_mining_images(probe: ImageSet, train: ImageSet, mine: dict[str, Any]) -> ImageSet:
@@ -123,22 +133,5 @@ def _subset(seg: Segmentation, k: int) -> Segmentation:
 
 
 def _masks(result: MiningResult, images: ImageSet, seg: Segmentation) -> dict[str, Any]:
-    return {
-        "pixel_masks": result.pixel_masks.to(torch.uint8),   # (N, H, W) 1 = spurious
-        "class_masks": result.class_masks.float(),           # (classes, H, W) in [0, 1]
-        "sensitivity": _sensitivity_maps(result, images, seg),  # (N, 1, H, W), mean 1 on masks
-        "flagged_share": result.pixel_masks.flatten(1).float().mean(1),  # (N,) in [0, 1]
-        "ids": images.ids, "labels": images.labels,
-        META_KEY: {"thresholds": result.thresholds, "degenerate_criteria": result.degenerate},
-    }
-
-
-def _sensitivity_maps(result: MiningResult, images: ImageSet, seg: Segmentation) -> torch.Tensor:
-    """Each superpixel's sensitivity score painted on its pixels (the penalty's weights s)."""
-    table = result.table
-    row = pd.Series(range(len(images)), index=images.ids.tolist())[table["image_id"]].to_numpy().copy()
-    scores = torch.zeros(len(images), int(seg.n_segments.max()) if len(images) else 0)
-    cols = table["segment_id"].to_numpy().copy()
-    scores[torch.as_tensor(row), torch.as_tensor(cols)] = torch.as_tensor(
-        table["sensitive_score"].to_numpy().copy(), dtype=torch.float32)
-    return render_superpixel_scores(seg.segments, scores, result.pixel_masks)
+    return {**mined_masks(result, images.ids, images.labels, seg.segments, seg.n_segments),
+            META_KEY: {"thresholds": result.thresholds, "degenerate_criteria": result.degenerate}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from limeguard.refine.neutral import counterfactual_images
 from limeguard.runtime import RuntimeConfig, resolve_device
 from limeguard.training import TrainConfig, TrainResult, train_model
 from limeguard.training.checkpoint import load_checkpoint
+from limeguard.training.distributed import run_training
 from limeguard.training.errors import NonFiniteLossError
 from limeguard.training.loop import HISTORY_COLUMNS
 
@@ -75,8 +77,8 @@ def refine_round(
     """Fine-tune the previous round's model against its mined (or the oracle's) spurious features,
     selecting epochs on cue-neutral validation images. ``earlier_masks``: the masks mined before the
     previous round's (``rounds.accumulate_masks`` keeps what they flagged)."""
-    cfg = _parse(rounds, dag_rounds)
     run = from_params(RuntimeConfig, runtime, "runtime")
+    cfg = _for_run(_parse(rounds, dag_rounds), run.seed)
     if cfg.accumulate_masks:
         masks = accumulated_masks(masks, list(earlier_masks.values()))
     train_masks, sensitivity = _training_masks(train, masks, cfg.refine, cue)
@@ -86,10 +88,11 @@ def refine_round(
                                _digest_model(previous))
     model, stop_reason = copy.deepcopy(previous), None
     try:
-        result = refine_model(
+        result = run_training(
+            run.distributed, resolve_device(run.device), refine_model,
             model, train.images, train.labels, neutral.images, neutral.labels, train_masks,
-            sensitivity, cfg.refine, cfg.train, device=resolve_device(run.device),
-            checkpoint_dir=checkpoint, progress=run.progress,
+            sensitivity, cfg.refine, cfg.train, checkpoint_dir=checkpoint, progress=run.progress,
+            batch_size=cfg.train.batch_size, batch_key="rounds.train.batch_size",
         )
     except NonFiniteLossError as err:
         log.error("round %d diverged (%s); keeping the last good weights", round_index, err)
@@ -116,15 +119,17 @@ def train_control(
     """The matched control: the adversarial baseline continued for the rounds' T segments with
     the same recipe (optimiser, schedule, attack) and selection rule (the cue-neutral validation
     images of the first round), without any refinement term."""
-    cfg = _parse(rounds, dag_rounds)
     run = from_params(RuntimeConfig, runtime, "runtime")
+    cfg = _for_run(_parse(rounds, dag_rounds), run.seed)
     neutral = cue_neutral_validation(val, masks, cfg, cue)
     model, histories = copy.deepcopy(adversarial), []
     parent = _digest_model(adversarial)
     for segment in range(1, cfg.count + 1):
-        result = train_model(
+        result = run_training(
+            run.distributed, resolve_device(run.device), train_model,
             model, train.images, train.labels, neutral.images, neutral.labels, cfg.train,
-            device=resolve_device(run.device), progress=run.progress,
+            batch_size=cfg.train.batch_size, batch_key="rounds.train.batch_size",
+            progress=run.progress,
             checkpoint_dir=run_directory(f"{cfg.checkpoint_root}/control_{segment}",
                                          to_params(cfg.train), train, segment, parent,
                                          _digest(neutral.images)),
@@ -208,6 +213,11 @@ def _training_masks(train: ImageSet, masks: dict[str, Any], cfg: RefineConfig,
     pixel = masks_for_training_set(ids, train.labels, probed, masks["pixel_masks"].float(),
                                    masks["class_masks"], cfg.class_mask_threshold)
     return pixel, sensitivity
+
+
+def _for_run(cfg: RoundsParams, run_seed: int) -> RoundsParams:
+    """The rounds' recipe with its seed offset by ``runtime.seed`` (see ``TrainConfig.for_run``)."""
+    return dataclasses.replace(cfg, train=cfg.train.for_run(run_seed))
 
 
 def _cue(cue: dict[str, Any] | None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pandas as pd
@@ -23,6 +24,16 @@ def base_params(rounds: dict[str, Any], mine: dict[str, Any]) -> dict[str, dict[
             "mining": dict(mine.get("mining") or {})}
 
 
+def counterfactual_validation(val: ImageSet, masks: dict[str, Any], rounds: dict[str, Any]
+                              ) -> ImageSet:
+    """The cue-neutral validation images the rounds select on (``tune.objective.images``)."""
+    from limeguard.pipelines.rounds.nodes import RoundsParams, cue_neutral_validation
+
+    cfg = from_params(RoundsParams, rounds, "rounds")
+    return cue_neutral_validation(val, masks, dataclasses.replace(cfg, selection="counterfactual"),
+                                  None)
+
+
 def run_study(
     model: nn.Module, train: ImageSet, val: ImageSet, masks: dict[str, Any],
     segments: dict[str, Any], tune: dict[str, Any], rounds: dict[str, Any],
@@ -31,6 +42,8 @@ def run_study(
     """Add trials to the study until it holds ``tune.study.n_trials`` (resumes a stopped one)."""
     cfg = from_params(TuneConfig, tune, "tune")
     device = resolve_device(from_params(RuntimeConfig, runtime, "runtime").device)
+    if cfg.objective.images == "counterfactual":
+        val = counterfactual_validation(val, masks, rounds)
     data = TuneData(model, train, val, masks, segments)
     result = tune_refinement(data, cfg, base_params(rounds, mine), device)
     return {"study": result.study_name, "storage": result.storage, "ran": list(result.ran),
