@@ -103,7 +103,12 @@ def test_report(finished_run: Path) -> None:
     cost = claims["c"]["numbers"]
     assert cost["cost_points"] == pytest.approx(
         100 * (models["adversarial"]["clean"] - models["round_1"]["clean"]), abs=1e-6)
-    assert (claims["c"]["verdict"] == SUPPORTED) == (cost["cost_points"] <= cost["tolerance_points"])
+    least, worst = cost["cost_interval_points"]  # the verdict reads the paired interval's ends
+    assert least <= cost["cost_points"] <= worst
+    assert (claims["c"]["verdict"] == SUPPORTED) == (worst <= cost["tolerance_points"])
+    vs_control = robust["vs_control"]
+    assert vs_control["n_images"] == 20 and vs_control["over"] == "images"
+    assert vs_control["low_points"] <= vs_control["diff_points"] <= vs_control["high_points"]
     assert (finished_run / "data/test/08_reporting/figures/robust_accuracy_vs_eps.png").is_file()
     for name in ("standard", "round_1"):
         summary = json.loads((finished_run / f"data/test/08_reporting/{name}/bound_summary.json").read_text())
