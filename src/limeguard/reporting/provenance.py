@@ -70,7 +70,7 @@ def collect_provenance(
         "platform": platform.platform(),
         "device": device_description(),
         "libraries": library_versions(),
-        "seeds": find_seeds(params or {}),
+        "seeds": dict(sorted(find_seeds(params or {}).items())),
         "config": _plain(params or {}),
         "wall_time_s": wall_time_by_stage(timings),
         "wall_time_by_namespace_s": wall_time_by_namespace(timings),
