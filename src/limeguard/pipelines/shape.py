@@ -9,6 +9,7 @@ built; :func:`check_run_matches_dag` stops a run whose parameters disagree with 
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ DEFAULT_ENV = "local"
 SHAPE_KEYS = ("rounds.count", "data.spurious.enabled", "runtime.seeds")
 
 _built: dict[str, Any] = {}  # the env and shape the pipelines were last built with
+_read: dict[tuple, dict[str, Any]] = {}  # (project, env, conf state) -> its parameters
 
 
 def run_env() -> str:
@@ -29,21 +31,37 @@ def configured_parameters(project_path: Path | None = None) -> dict[str, Any]:
     """The merged parameters of base and the run env (:func:`run_env`).
 
     The project is ``project_path``, else the working directory if it holds ``conf/``, else the
-    project this package's sources live in (e.g. for a notebook started in ``notebooks/``).
+    project this package's sources live in (e.g. for a notebook started in ``notebooks/``). Read
+    once per env and state of the conf files: building the pipelines asks about a hundred times.
     """
+    root = project_path or (Path.cwd() if (Path.cwd() / "conf").is_dir() else PROJECT_ROOT)
+    key = (str(Path(root).resolve()), run_env(), _conf_state(Path(root) / "conf", run_env()))
+    if key not in _read:
+        _read.clear()
+        _read[key] = _load_parameters(Path(root) / "conf")
+    params = copy.deepcopy(_read[key])
+    _built.update(env=run_env(), shape=dag_shape(params))
+    return params
+
+
+def _conf_state(conf: Path, env: str) -> tuple:
+    """(path, mtime, size) of every file in conf/base and conf/<env>: a changed file reads anew."""
+    files = sorted(f for folder in (conf / "base", conf / env) if folder.is_dir()
+                   for f in folder.rglob("*") if f.is_file())
+    return tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+
+
+def _load_parameters(conf: Path) -> dict[str, Any]:
     from kedro.config import OmegaConfigLoader
 
-    root = project_path or (Path.cwd() if (Path.cwd() / "conf").is_dir() else PROJECT_ROOT)
     loader = OmegaConfigLoader(
-        conf_source=str(root / "conf"), base_env="base", default_run_env=DEFAULT_ENV,
+        conf_source=str(conf), base_env="base", default_run_env=DEFAULT_ENV,
         env=run_env(), merge_strategy={"parameters": "soft"},
     )
     try:
-        params = dict(loader["parameters"])
+        return dict(loader["parameters"])
     except (ValueError, FileNotFoundError):
-        params = {}
-    _built.update(env=run_env(), shape=dag_shape(params))
-    return params
+        return {}
 
 
 def dag_shape(params: dict[str, Any]) -> dict[str, Any]:
