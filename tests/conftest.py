@@ -98,6 +98,31 @@ def mirror_fixture(tmp_path: Path) -> Path:
     return write_jpeg_mirror(tmp_path / "cifar10_jpg.tar.gz", CIFAR10_CLASSES, 6, 3)
 
 
+# ---- one finished tiny `kedro run --env test` (the refine job), shared by the slow tests ----
+# The refine end-to-end checks, the fault-injection reference, the byte-reproducibility and the Dask
+# comparison all read this one run: each tiny run costs about half a minute on a 2-core machine.
+# Two adversarial epochs, so that a kill between them leaves a half-trained baseline to resume;
+# one torch thread, so that runners with one thread per worker compare bit for bit.
+TINY_RUN_EXTRA_PARAMS = "baseline.adversarial.epochs=2,runtime.num_threads=1"
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """``{"project": ..., "params": ...}``: a project copy after one `kedro run --env test` with
+    ``--params params`` (the fixture mirror, tiny splits, :data:`TINY_RUN_EXTRA_PARAMS`), beside
+    a planted finished default run (tests.kedro_project.plant_default_run). Tests must not change
+    its files: copy the project first."""
+    from tests.kedro_project import kedro, make_project_copy, plant_default_run, tiny_run_params
+
+    root = tmp_path_factory.mktemp("tiny_run")
+    params = f"{tiny_run_params(root)},{TINY_RUN_EXTRA_PARAMS}"
+    project = make_project_copy(root / "project")
+    plant_default_run(project)  # a finished default run beside it, which the test env must not touch
+    run = kedro(project, "run", "--env", "test", "--params", params, timeout=1200)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    return {"project": project, "params": params}
+
+
 # ---- one finished `dvc repro` of the whole job under the `test` env (shared by the slow tests) ----
 # `dvc repro`, the notebook and anything else that needs a finished run use this one run: a full
 # `kedro run --env test` costs minutes on a 2-core machine.

@@ -2,7 +2,8 @@
 
 One project copy is killed during baseline training (after the adversarial baseline's first of two
 epochs was checkpointed), then again during mining, then during a round, and finally run to the end;
-its metrics must equal those of an uninterrupted run in another copy, and every artifact must load.
+its metrics must equal those of the uninterrupted run of the ``tiny_run`` fixture (the same
+parameters; two adversarial epochs), and every artifact must load.
 """
 
 from __future__ import annotations
@@ -21,12 +22,10 @@ import yaml
 from PIL import Image
 from safetensors import safe_open
 
-from tests.kedro_project import KEDRO, kedro, make_project_copy, tiny_run_params
+from tests.kedro_project import KEDRO, kedro, make_project_copy
 
 pytestmark = pytest.mark.slow
 
-# two adversarial epochs, so that the first kill leaves a half-trained baseline to resume
-EXTRA_PARAMS = "baseline.adversarial.epochs=2"
 RUN = ("run", "--pipelines", "refine", "--env", "test")
 Trigger = Callable[[str, Path], bool]  # (output so far, data root) -> kill now
 
@@ -108,16 +107,13 @@ def metrics(project: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def params(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return f"{tiny_run_params(tmp_path_factory.mktemp('faults'))},{EXTRA_PARAMS}"
+def params(tiny_run: dict) -> str:
+    return tiny_run["params"]
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory: pytest.TempPathFactory, params: str) -> Path:
-    project = make_project_copy(tmp_path_factory.mktemp("uninterrupted") / "project")
-    run = kedro(project, *RUN, "--params", params, timeout=1800)
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    return project
+def uninterrupted(tiny_run: dict) -> Path:
+    return tiny_run["project"]
 
 
 def test_a_run_killed_three_times_then_rerun_gives_the_uninterrupted_result(

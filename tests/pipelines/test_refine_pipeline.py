@@ -10,18 +10,12 @@ import pytest
 
 from limeguard.models import load_model
 from limeguard.reporting.claims import SUPPORTED, VERDICTS
-from tests.kedro_project import default_run_changes, kedro, make_project_copy, plant_default_run, tiny_run_params
+from tests.kedro_project import default_run_changes
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("refine")
-    params = tiny_run_params(root)
-    project = make_project_copy(root / "project")
-    plant_default_run(project)  # a finished default run beside it, which the test env must not touch
-    run = kedro(project, "run", "--env", "test", "--params", params)  # no KEDRO_ENV: --env alone
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    return project
+def finished_run(tiny_run: dict) -> Path:
+    return tiny_run["project"]
 
 
 @pytest.mark.slow

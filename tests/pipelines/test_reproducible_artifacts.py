@@ -10,7 +10,7 @@ import pytest
 from kedro.config import OmegaConfigLoader
 
 from limeguard.timings import is_timing_file
-from tests.kedro_project import files_under, kedro, make_project_copy, tiny_run_params
+from tests.kedro_project import files_under, kedro, make_project_copy
 
 
 def data_root(project: Path, env: str) -> Path:
@@ -20,14 +20,13 @@ def data_root(project: Path, env: str) -> Path:
 
 
 @pytest.mark.slow
-def test_two_runs_write_the_same_bytes(tmp_path: Path) -> None:
-    params = tiny_run_params(tmp_path)
-    roots = []
-    for name in ("first", "second"):
-        project = make_project_copy(tmp_path / name)
-        run = kedro(project, "run", "--env", "test", "--params", params, timeout=1200)
-        assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-        roots.append(data_root(project, "test"))
+def test_two_runs_write_the_same_bytes(tmp_path: Path, tiny_run: dict) -> None:
+    """A second run in a fresh process and project copy, with the ``tiny_run`` fixture's
+    parameters (the same fixture mirror), against that run."""
+    project = make_project_copy(tmp_path / "second")
+    run = kedro(project, "run", "--env", "test", "--params", tiny_run["params"], timeout=1200)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    roots = [data_root(tiny_run["project"], "test"), data_root(project, "test")]
     first, second = (files_under(root) for root in roots)
     assert first == second
     timing = [f for f in first if is_timing_file(f)]

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from tests.kedro_project import kedro, make_project_copy, tiny_run_params
+from tests.kedro_project import kedro
 
 
 @pytest.fixture(scope="module")
-def tuned(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("tune")
-    params = tiny_run_params(root)
-    project = make_project_copy(root / "project")
-    upstream = kedro(project, "run", "--env", "test", "--pipelines", "data,baseline,mine",
-                     "--params", params)
-    assert upstream.returncode == 0, upstream.stdout[-4000:] + upstream.stderr[-4000:]
+def tuned(tmp_path_factory: pytest.TempPathFactory, tiny_run: dict) -> Path:
+    """A copy of the ``tiny_run`` fixture's finished project (its data, baseline and mining
+    outputs are what `tune` reads), then `kedro run --pipelines tune`."""
+    project = tmp_path_factory.mktemp("tune") / "project"
+    shutil.copytree(tiny_run["project"], project)
     run = kedro(project, "run", "--env", "test", "--pipelines", "tune")
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
     return project

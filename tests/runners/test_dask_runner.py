@@ -14,7 +14,7 @@ from kedro_datasets.json import JSONDataset
 
 from limeguard.runners import DaskRunner, MemoryDatasetBetweenNodesError, SchedulerUnreachableError
 from limeguard.runners.dask_runner import task_groups
-from tests.kedro_project import kedro, make_project_copy, tiny_run_params
+from tests.kedro_project import kedro, make_project_copy
 from tests.runners.pipeline_funcs import add_one, touch
 
 
@@ -103,14 +103,12 @@ def _metric_files(data: Path) -> dict[str, object]:
 
 
 @pytest.mark.slow
-def test_refine_on_a_two_worker_local_cluster_matches_sequential(tmp_path, monkeypatch) -> None:
+def test_refine_on_a_two_worker_local_cluster_matches_sequential(tmp_path, monkeypatch, tiny_run) -> None:
+    """The ``tiny_run`` fixture (sequential runner, ``runtime.num_threads=1`` as on the Dask
+    workers) against the same parameters on a 2-worker LocalCluster."""
     from distributed import Client, LocalCluster, get_task_stream
 
-    params = tiny_run_params(tmp_path) + ",runtime.num_threads=1"  # Dask workers use 1 thread
-    seq = make_project_copy(tmp_path / "sequential")
-    run = kedro(seq, "run", "--env", "test", "--params", params, timeout=1500)
-    assert run.returncode == 0, run.stderr[-3000:]
-
+    params, seq = tiny_run["params"], tiny_run["project"]
     project = make_project_copy(tmp_path / "dask")
     monkeypatch.chdir(project)  # the workers start here: relative checkpoint dirs land in the copy
     monkeypatch.setenv("PYTHONPATH", str(project / "src"))
@@ -123,7 +121,7 @@ def test_refine_on_a_two_worker_local_cluster_matches_sequential(tmp_path, monke
         workers = set(client.scheduler_info()["workers"])
     assert run.returncode == 0, run.stderr[-3000:]
 
-    expected, got = _metric_files(seq / "data"), _metric_files(project / "data")
+    expected, got = _metric_files(seq / "data" / "test"), _metric_files(project / "data" / "test")
     assert set(got) == set(expected) and len(expected) >= 12
     for name, value in expected.items():
         if isinstance(value, pd.DataFrame):
