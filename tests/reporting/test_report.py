@@ -163,3 +163,16 @@ def test_several_seeds_are_paired_seed_by_seed_over_seeds_and_images():
     assert entry["diff_points"] == pytest.approx(7.0)
     assert "seeds and images are resampled together" in report.markdown
     assert report.metrics["models"]["round_1"]["n_seeds"] == 2
+
+
+def test_round_notes_of_several_seeds_name_the_seeds_they_hold_for():
+    import dataclasses
+
+    from tests.reporting.synthetic import model
+
+    kept = ["epoch 3 kept", "epoch 1 kept", "epoch 3 kept"]  # per seed 0, 1, 2
+    rounds = [model(0.68, 0.50, 0.45, seed=s, notes=("mined masks", kept[s])) for s in (0, 1, 2)]
+    inputs = dataclasses.replace(run_inputs(), models={**run_inputs().models, "round_1": rounds})
+    notes = [line for line in build_report(inputs).markdown.splitlines() if line.startswith("- round_1:")]
+    assert notes == ["- round_1: mined masks", "- round_1: epoch 3 kept (seeds 0, 2)",
+                     "- round_1: epoch 1 kept (seed 1)"]

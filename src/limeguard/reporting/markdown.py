@@ -19,6 +19,7 @@ from limeguard.reporting.claims import (
     measure_name,
     suspect_results,
 )
+from limeguard.reporting.inputs import ModelResults
 from limeguard.reporting.numbers import finite
 from limeguard.reporting.tables import pct_stat
 from limeguard.reporting.view import RunView, collapsed_rounds
@@ -142,11 +143,22 @@ def section_progress(view: RunView) -> str:
         lines += ["", "*Share of superpixels flagged per criterion (all probed images).*", "",
                   criteria]
     notes = [f"- {name}: {note}" for name, runs in view.models.items()
-             for note in dict.fromkeys(n for r in runs for n in r.notes)]  # fmt: skip
+             for note in model_notes(runs)]  # fmt: skip
     notes += [f"- **{note}**" for note in collapsed_rounds(view)]
     if notes:
         lines += ["", "Notes:", "", *notes]
     return "\n".join(lines)
+
+
+def model_notes(runs: Sequence[ModelResults]) -> list[str]:
+    """Each distinct note of a model's runs once; a note that only some seeds share names them."""
+    seeds: dict[str, list] = {}
+    for run in runs:
+        for note in run.notes:
+            seeds.setdefault(note, []).append(run.seed)
+    return [note if len(found) == len(runs) else
+            f"{note} (seed{'s' if len(found) > 1 else ''} {', '.join(map(str, found))})"
+            for note, found in seeds.items()]
 
 
 def section_overlays(view: RunView, extra: Sequence[str] | Mapping[str, str]) -> str:
