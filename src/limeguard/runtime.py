@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -130,6 +131,17 @@ def node_seed(seed: int, name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:4], "big")
 
 
+def use_deterministic_algorithms() -> None:
+    """``torch.use_deterministic_algorithms(True, warn_only=True)``, without the import of
+    ``torch._inductor`` that the public function makes to set the compiler's flag (2 to 3 s at
+    every start here; nothing in this project compiles). Where inductor is already loaded, the
+    public function sets its flag too."""
+    if "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch._C._set_deterministic_algorithms(True, warn_only=True)
+
+
 def apply_runtime(cfg: RuntimeConfig) -> torch.device:
     """Apply threads, seeds and determinism; return the resolved device."""
     if cfg.num_threads is not None:
@@ -137,7 +149,7 @@ def apply_runtime(cfg: RuntimeConfig) -> torch.device:
     seed_everything(cfg.seed)
     if cfg.deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        use_deterministic_algorithms()
     device = resolve_device(cfg.device)
     log.info("runtime: device=%s seed=%d threads=%d", device, cfg.seed, torch.get_num_threads())
     return device

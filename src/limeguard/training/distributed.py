@@ -25,7 +25,7 @@ import torch.distributed as dist
 from torch import nn
 
 from limeguard.config import ConfigError
-from limeguard.runtime import DistributedConfig
+from limeguard.runtime import DistributedConfig, use_deterministic_algorithms
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +272,7 @@ def _run_rank(job: _RankJob) -> Any:
     else:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))
     if job.deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        use_deterministic_algorithms()
     dist.init_process_group(job.backend, timeout=timedelta(seconds=job.timeout_s))
     try:
         args, kwargs = _private_modules(job.args), _private_modules(job.kwargs)
