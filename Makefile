@@ -9,6 +9,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 # `local` is Kedro's default run env: conf/base with your overrides in conf/local on top
 ENV    ?= local
 PIPELINE ?= refine
+TEST_WORKERS ?= auto
 
 export KEDRO_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
@@ -51,8 +52,10 @@ run: install
 bench: install
 	KEDRO_ENV=bench $(KEDRO) run --pipelines seeds --env bench
 
+# the suite on one pytest-xdist worker per core (tests that share a finished run stay on one
+# worker: tests/conftest.py); TEST_WORKERS=0 runs it in this process
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # for development: the suite without the end-to-end kedro/dvc runs (marked `slow`)
 test-fast: install

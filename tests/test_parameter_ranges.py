@@ -60,7 +60,7 @@ def names_key(message: str, path: KeyPath) -> bool:
 
 
 BASE = base_parameters()
-NUMERIC = numeric_keys(BASE)
+NUMERIC = sorted(numeric_keys(BASE), key=dotted)  # one order in every process (xdist workers)
 SEEDS = [p for p in NUMERIC if p[-1] == "seed" or (isinstance(p[-1], int) and
                                                    str(p[-2]).endswith("seeds"))]
 
