@@ -9,6 +9,7 @@ no other worker sees, and the run is refused before any node starts, naming it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -55,13 +56,18 @@ class DaskRunner(AbstractRunner):
             and without either a ``distributed.LocalCluster`` of ``n_workers`` processes.
         n_workers: worker processes of the LocalCluster (ignored with an address).
         threads_per_worker: threads per LocalCluster worker; 1 leaves the cores to torch.
+        share_cores: the tasks running on one host split its cores between them, each giving torch
+            ``cores // running tasks`` threads (``limeguard.runners.core_sharing``), so that a task
+            that runs alone uses every core; off where ``runtime.num_threads`` is set.
         connect_timeout_s: how long to wait for the scheduler before giving up.
         is_async: load and save a node's datasets in threads (Kedro's ``--async``).
     """
 
     def __init__(self, address: str | None = None, n_workers: int = 2, threads_per_worker: int = 1,
-                 connect_timeout_s: float = 10.0, is_async: bool = False) -> None:  # fmt: skip
+                 connect_timeout_s: float = 10.0, is_async: bool = False,
+                 share_cores: bool = True) -> None:  # fmt: skip
         super().__init__(is_async=is_async)
+        self._share_cores = share_cores
         self._address = address or os.environ.get(SCHEDULER_ENV) or None
         self._source = "runner argument 'address'" if address else f"${SCHEDULER_ENV}"
         self._n_workers, self._threads = n_workers, threads_per_worker
@@ -105,7 +111,7 @@ class DaskRunner(AbstractRunner):
                 f"{group[0].name}+{len(group) - 1}-{token}"
             self.task_nodes[key] = [n.name for n in group]
             futures[i] = client.submit(_run_group, cloudpickle.dumps(group), shipped, package,
-                                       self._is_async, run_id,
+                                       self._is_async, run_id, self._share_cores and key,
                                        *[futures[u] for u in sorted(upstream)], key=key, pure=False)
         return futures
 
@@ -215,8 +221,10 @@ def _ordered(groups: list[list[Node]], pipeline: Pipeline) -> list[list[Node]]:
 
 
 def _run_group(shipped_nodes: bytes, shipped_catalog: bytes, package: str | None,
-               is_async: bool, run_id: str | None, *_upstream: Any) -> dict[str, Any]:  # fmt: skip
-    """On a worker: run the pickled nodes in order with the project's node and dataset hooks.
+               is_async: bool, run_id: str | None, share_as: str | bool,
+               *_upstream: Any) -> dict[str, Any]:  # fmt: skip
+    """On a worker: run the pickled nodes in order with the project's node and dataset hooks,
+    sharing the host's cores as task ``share_as`` unless it is False or the threads are pinned.
 
     The nodes and the catalog travel as bytes, unpickled here, so that the scheduler needs
     neither the project nor its imports (and its event loop never waits on them)."""
@@ -224,12 +232,16 @@ def _run_group(shipped_nodes: bytes, shipped_catalog: bytes, package: str | None
 
     from distributed import get_worker
 
+    from limeguard.runners.core_sharing import share_host_cores
+
     hooks = _worker_hook_manager(package)
     nodes: list[Node] = pickle.loads(shipped_nodes)  # our own payload from the driver
     catalog: CatalogProtocol = pickle.loads(shipped_catalog)
-    for node in nodes:
-        Task(node=node, catalog=catalog, is_async=is_async, hook_manager=hooks,
-             run_id=run_id).execute()  # fmt: skip
+    pinned = (catalog.load("parameters").get("runtime") or {}).get("num_threads") is not None
+    with share_host_cores(share_as) if share_as and not pinned else contextlib.nullcontext():
+        for node in nodes:
+            Task(node=node, catalog=catalog, is_async=is_async, hook_manager=hooks,
+                 run_id=run_id).execute()  # fmt: skip
     for node in nodes:
         for name in node.outputs:
             if isinstance(catalog.get(name), MemoryDataset):
