@@ -96,7 +96,7 @@ def write_jpeg_mirror(path: Path, classes: tuple[str, ...], train_per_class: int
 SHARED_RUNS = ("tiny_run", "dvc_repro_run")
 
 
-def test_group(item: pytest.Item) -> str:
+def xdist_scope(item: pytest.Item) -> str:
     runs = [name for name in SHARED_RUNS if name in item.fixturenames]
     return runs[0] if runs else item.nodeid.split("::")[0]
 
@@ -108,7 +108,7 @@ def pytest_configure_node(node) -> None:  # xdist, in the controller: where work
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     folder = getattr(config, "workerinput", {}).get("test_groups_dir")
     if folder:
-        groups = {item.nodeid: test_group(item) for item in items}
+        groups = {item.nodeid: xdist_scope(item) for item in items}
         (Path(folder) / f"{config.workerinput['workerid']}.json").write_text(json.dumps(groups))
 
 

@@ -47,8 +47,7 @@ class _Governor:
     """The torch thread count of this process's running task, kept at cores // running tasks."""
 
     def __init__(self) -> None:
-        self.active: dict[int, tuple[Path, float]] = {}  # thread id -> (registry, interval_s)
-        self.next_check: dict[int, float] = {}
+        self.active: dict[int, list] = {}  # thread id -> [registry, interval_s, next check]
         self.handle: torch.utils.hooks.RemovableHandle | None = None
 
     def adjust(self, registry: Path) -> int:
@@ -58,14 +57,10 @@ class _Governor:
         return threads
 
     def pre_forward(self, module: torch.nn.Module, args: tuple) -> None:
-        me = threading.get_ident()
-        if me not in self.active:
-            return
-        now = time.monotonic()
-        if now >= self.next_check.get(me, 0.0):
-            registry, interval = self.active[me]
-            self.next_check[me] = now + interval
-            self.adjust(registry)
+        task = self.active.get(threading.get_ident())
+        if task is not None and time.monotonic() >= task[2]:
+            task[2] = time.monotonic() + task[1]
+            self.adjust(task[0])
 
 
 _GOVERNOR = _Governor()
@@ -84,14 +79,12 @@ def share_host_cores(name: str, registry: Path = REGISTRY, interval_s: float = 0
     if _GOVERNOR.handle is None:
         _GOVERNOR.handle = torch.nn.modules.module.register_module_forward_pre_hook(
             _GOVERNOR.pre_forward)
-    _GOVERNOR.active[me] = (registry, interval_s)
-    _GOVERNOR.next_check[me] = time.monotonic() + interval_s
+    _GOVERNOR.active[me] = [registry, interval_s, time.monotonic() + interval_s]
     try:
         _GOVERNOR.adjust(registry)
         yield
     finally:
         _GOVERNOR.active.pop(me, None)
-        _GOVERNOR.next_check.pop(me, None)
         entry.unlink(missing_ok=True)
         torch.set_num_threads(before)
 

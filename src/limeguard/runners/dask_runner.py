@@ -111,7 +111,7 @@ class DaskRunner(AbstractRunner):
                 f"{group[0].name}+{len(group) - 1}-{token}"
             self.task_nodes[key] = [n.name for n in group]
             futures[i] = client.submit(_run_group, cloudpickle.dumps(group), shipped, package,
-                                       self._is_async, run_id, self._share_cores and key,
+                                       self._is_async, run_id, self._share_cores,
                                        *[futures[u] for u in sorted(upstream)], key=key, pure=False)
         return futures
 
@@ -221,10 +221,10 @@ def _ordered(groups: list[list[Node]], pipeline: Pipeline) -> list[list[Node]]:
 
 
 def _run_group(shipped_nodes: bytes, shipped_catalog: bytes, package: str | None,
-               is_async: bool, run_id: str | None, share_as: str | bool,
+               is_async: bool, run_id: str | None, share_cores: bool,
                *_upstream: Any) -> dict[str, Any]:  # fmt: skip
     """On a worker: run the pickled nodes in order with the project's node and dataset hooks,
-    sharing the host's cores as task ``share_as`` unless it is False or the threads are pinned.
+    sharing the host's cores with the other tasks on it if asked and the threads are not pinned.
 
     The nodes and the catalog travel as bytes, unpickled here, so that the scheduler needs
     neither the project nor its imports (and its event loop never waits on them)."""
@@ -238,7 +238,8 @@ def _run_group(shipped_nodes: bytes, shipped_catalog: bytes, package: str | None
     nodes: list[Node] = pickle.loads(shipped_nodes)  # our own payload from the driver
     catalog: CatalogProtocol = pickle.loads(shipped_catalog)
     pinned = (catalog.load("parameters").get("runtime") or {}).get("num_threads") is not None
-    with share_host_cores(share_as) if share_as and not pinned else contextlib.nullcontext():
+    sharing = share_host_cores(nodes[0].name) if share_cores and not pinned else contextlib.nullcontext()
+    with sharing:
         for node in nodes:
             Task(node=node, catalog=catalog, is_async=is_async, hook_manager=hooks,
                  run_id=run_id).execute()  # fmt: skip
