@@ -50,11 +50,10 @@ class _Governor:
         self.active: dict[int, list] = {}  # thread id -> [registry, interval_s, next check]
         self.handle: torch.utils.hooks.RemovableHandle | None = None
 
-    def adjust(self, registry: Path) -> int:
+    def adjust(self, registry: Path) -> None:
         threads = max(1, host_cores() // max(1, running_tasks(registry)))
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
-        return threads
 
     def pre_forward(self, module: torch.nn.Module, args: tuple) -> None:
         task = self.active.get(threading.get_ident())
@@ -70,7 +69,7 @@ _GOVERNOR = _Governor()
 def share_host_cores(name: str, registry: Path = REGISTRY, interval_s: float = 0.5) -> Iterator[None]:
     """Within the block, this thread's torch threads follow ``cores // tasks running on the host``.
 
-    ``name`` tells the task apart in the registry (e.g. the Dask task key). On exit the thread
+    ``name`` (the DaskRunner gives its first node's name) shows in the registry entry's file name. On exit the thread
     count is restored and the entry removed."""
     registry.mkdir(parents=True, exist_ok=True)
     entry = registry / f"{os.getpid()}-{threading.get_ident()}-{_safe(name)}.task"
