@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
-import json
 import os
 import pickle
-import shutil
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from limeguard.pipelines.shape import forget_run_env
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
@@ -25,6 +23,10 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 XDIST_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 if XDIST_WORKERS > 1:
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // XDIST_WORKERS)))
+
+# under `-n N`, every test that reads a shared run below (tiny_run, dvc_repro_run) runs on the
+# worker that built it, so that each is built once: a workaround for pytest-xdist's loadgroup
+pytest_plugins = ["tests.xdist_groups"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -88,72 +90,12 @@ def write_jpeg_mirror(path: Path, classes: tuple[str, ...], train_per_class: int
     return path
 
 
-# ---- `make test` on pytest-xdist workers: the tests that read a shared finished run on one worker ----
-# The session fixtures below cost half a minute to minutes each: every test that reads one runs on
-# the worker that built it, so that each is built once; other tests are scheduled by module. Each
-# worker writes the group of every test it collected (only a worker sees the fixtures), and the
-# scheduler reads them. (xdist's own `loadgroup` marks do not reach its scheduler under pytest 9.2.)
-SHARED_RUNS = ("tiny_run", "dvc_repro_run")
-
-
-def xdist_scope(item: pytest.Item) -> str:
-    runs = [name for name in SHARED_RUNS if name in item.fixturenames]
-    return runs[0] if runs else item.nodeid.split("::")[0]
-
-
-def pytest_configure_node(node) -> None:  # xdist, in the controller: where workers write groups
-    node.workerinput["test_groups_dir"] = str(_groups_dir(node.config))
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    folder = getattr(config, "workerinput", {}).get("test_groups_dir")
-    if folder:
-        groups = {item.nodeid: xdist_scope(item) for item in items}
-        (Path(folder) / f"{config.workerinput['workerid']}.json").write_text(json.dumps(groups))
-
-
-def pytest_xdist_make_scheduler(config: pytest.Config, log):  # xdist, in the controller
-    from xdist.scheduler import LoadScopeScheduling
-
-    if config.getvalue("dist") != "load":  # -n alone; an explicit --dist keeps xdist's own
-        return None
-
-    folder = _groups_dir(config)
-
-    class SharedRunScheduling(LoadScopeScheduling):
-        """xdist's scope scheduling with the groups the workers wrote as scopes."""
-
-        @functools.cached_property
-        def groups(self) -> dict[str, str]:
-            return {k: v for f in sorted(folder.glob("*.json")) for k, v in json.loads(f.read_text()).items()}
-
-        def _split_scope(self, nodeid: str) -> str:
-            return self.groups.get(nodeid, nodeid.split("::")[0])
-
-    return SharedRunScheduling(config, log)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if hasattr(config, "_test_groups_dir"):
-        shutil.rmtree(config._test_groups_dir, ignore_errors=True)
-
-
-def _groups_dir(config: pytest.Config) -> Path:
-    if not hasattr(config, "_test_groups_dir"):
-        config._test_groups_dir = Path(tempfile.mkdtemp(prefix="xdist-groups-"))
-    return config._test_groups_dir
-
-
 @pytest.fixture(autouse=True)
-def _restore_kedro_env():
-    """A Kedro context created in a test sets ``KEDRO_ENV`` to its env (the DAG's shape follows
-    it, limeguard.context): keep that from leaking into the next test."""
-    before = os.environ.get("KEDRO_ENV")
+def _forget_run_env():
+    """A Kedro context created in a test records its env as the one the DAG is built for
+    (limeguard.pipelines.shape): keep that from leaking into the next test."""
     yield
-    if before is None:
-        os.environ.pop("KEDRO_ENV", None)
-    else:
-        os.environ["KEDRO_ENV"] = before
+    forget_run_env()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from kedro.config import OmegaConfigLoader
 
-from limeguard.hooks import check_parameters, parameter_schemas
+from limeguard.hooks.parameters import check_parameters, parameter_schemas
 from tests.conftest import PROJECT_ROOT
 
 SPURIOUS_ENVS = {"spurious": ("border", "flat"), "spurious_object": ("object", "flat"),
@@ -64,7 +64,7 @@ def test_dvc_repro_refuses_an_env_with_its_own_data_root(monkeypatch) -> None:
     """dvc.yaml's outputs are the default run's files under data/: under `dvc repro` (DVC_STAGE
     set) an env that writes elsewhere stops before its first node, naming the key."""
     from limeguard.config import ConfigError
-    from limeguard.hooks import check_dvc_tracks_data_root
+    from limeguard.hooks.dvc import check_dvc_tracks_data_root
 
     check_dvc_tracks_data_root(str(PROJECT_ROOT), "paper")  # outside DVC: nothing to check
     monkeypatch.setenv("DVC_STAGE", "baseline")

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from limeguard.config import ConfigError, from_params, to_params
-from limeguard.hooks import check_parameters, parameter_schemas
+from limeguard.hooks.parameters import check_parameters, parameter_schemas
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,13 @@ def test_nested_and_tuples() -> None:
 def test_unknown_key_suggests_the_close_one() -> None:
     with pytest.raises(ConfigError, match=r"top.inner: unknown parameter 'stpes' \(did you mean 'steps'\?\)"):
         from_params(Outer, {"name": "x", "inner": {"stpes": 3}}, "top")
+
+
+def test_a_key_of_a_section_given_outside_it_points_into_it() -> None:
+    with pytest.raises(ConfigError, match=r"top: unknown parameter 'eps_255' \(did you mean 'inner.eps_255'\?\)"):
+        from_params(Outer, {"name": "x", "eps_255": 4}, "top")
+    with pytest.raises(ConfigError, match=r"top: unknown parameter 'inner_steps' \(did you mean 'inner.steps'\?\)"):
+        from_params(Outer, {"name": "x", "inner_steps": 4}, "top")
 
 
 def test_missing_and_mistyped() -> None:

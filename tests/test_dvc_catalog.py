@@ -174,7 +174,7 @@ def test_a_dvc_stage_under_another_env_warns_about_its_untracked_overrides(
 ) -> None:
     from kedro.config import OmegaConfigLoader
 
-    from limeguard.hooks import warn_untracked_overrides
+    from limeguard.hooks.dvc import warn_untracked_overrides
 
     def params(env: str) -> dict:
         return OmegaConfigLoader(conf_source=str(PROJECT_ROOT / "conf"), base_env="base",
@@ -185,7 +185,7 @@ def test_a_dvc_stage_under_another_env_warns_about_its_untracked_overrides(
     assert warn_untracked_overrides(test_env, str(PROJECT_ROOT)) == []  # not under DVC
     monkeypatch.setenv("DVC_STAGE", "baseline")
     assert warn_untracked_overrides(params("base"), str(PROJECT_ROOT)) == []
-    with caplog.at_level("WARNING", logger="limeguard.hooks"):
+    with caplog.at_level("WARNING", logger="limeguard.hooks.dvc"):
         differing = warn_untracked_overrides(test_env, str(PROJECT_ROOT))
     assert {"data.split.train_size", "runtime.device"} <= set(differing)
     assert "DVC stage baseline" in caplog.text and "baseline.standard.epochs" in caplog.text

@@ -1,5 +1,5 @@
 """Every numeric key of conf/base has a checked range: an invalid value stops the run before its
-first node, in the parameter check (``limeguard.hooks.check_parameters``), naming the key."""
+first node, in the parameter check (``limeguard.hooks.parameters.check_parameters``), naming the key."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from kedro.config import OmegaConfigLoader
 
 from limeguard.config import SEED_MAX, ConfigError
-from limeguard.hooks import check_parameters, parameter_schemas
+from limeguard.hooks.parameters import check_parameters, parameter_schemas
 from tests.conftest import PROJECT_ROOT
 from tests.kedro_project import files_under, kedro, make_project_copy
 

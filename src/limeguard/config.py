@@ -41,10 +41,11 @@ def from_params(cls: type[T], params: Mapping[str, Any] | None, where: str) -> T
     if not isinstance(params, Mapping):
         raise ConfigError(f"{where}: expected a mapping of parameters, got {type(params).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    hints = typing.get_type_hints(cls)
     unknown = sorted(set(params) - set(fields))
     if unknown:
-        raise ConfigError(_unknown_key_message(where, unknown, list(fields)))
-    hints = typing.get_type_hints(cls)
+        sections = {n: hints[n] for n in fields if dataclasses.is_dataclass(hints[n])}
+        raise ConfigError(_unknown_key_message(where, unknown, list(fields), sections))
     kwargs = {}
     for name, field in fields.items():
         if name in params:
@@ -149,12 +150,24 @@ def _located(message: str, where: str, fields: Mapping[str, Any]) -> str:
     return f"{where}: {message}"
 
 
-def _unknown_key_message(where: str, unknown: list[str], known: list[str]) -> str:
+def _unknown_key_message(where: str, unknown: list[str], known: list[str],
+                         sections: Mapping[str, Any]) -> str:
     import difflib
 
     parts = []
     for key in unknown:
-        close = difflib.get_close_matches(key, known, n=1)
+        close = _in_section(key, sections) or difflib.get_close_matches(key, known, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         parts.append(f"'{key}'{hint}")
     return f"{where}: unknown parameter {', '.join(parts)}; known: {', '.join(sorted(known))}"
+
+
+def _in_section(key: str, sections: Mapping[str, Any]) -> list[str]:
+    """``['attack.steps']`` for ``steps`` or ``attack_steps`` when the nested dataclass field
+    ``attack`` has a field ``steps`` (a key that moved into a section); else ``[]``."""
+    for section, cls in sections.items():
+        names = {f.name for f in dataclasses.fields(cls) if f.init}
+        for name in (key, key.removeprefix(f"{section}_")):
+            if name in names:
+                return [f"{section}.{name}"]
+    return []

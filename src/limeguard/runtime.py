@@ -109,12 +109,50 @@ def resolve_device(name: str = "auto") -> torch.device:
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"runtime.device: {name!r} asked for, but CUDA is not available")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"runtime.device: {name!r} asked for, but MPS is not available")
-    return device
+    require_device_available(name)
+    return torch.device(name)
+
+
+# how to run the GPU-scale configuration without a GPU (docs/gpu.md, conf/paper_smoke.yml)
+TOY_RUN_HINT = ("To run the paper configuration at toy size on this machine's CPU (the same "
+                "architecture, training methods and attacks, with sizes shrunk; files under "
+                "data/paper_smoke/): `make paper-smoke`. To run this env's settings on the CPU "
+                "anyway, add `--params runtime.device=cpu` (hours to days at paper scale).")
+
+
+def require_device_available(device: str, env: str | None = None) -> None:
+    """Stop before anything runs when ``runtime.device`` names a device this machine lacks.
+
+    Args:
+        device: the configured ``runtime.device`` (``auto`` is always available).
+        env: the Kedro env that asked for it, named in the message.
+
+    Raises:
+        ConfigError: ``cuda``/``cuda:N`` without CUDA (or without device N), ``mps`` without MPS;
+            the message says so, and for CUDA how to run the paper configuration at toy size.
+    """
+    if device == "auto":
+        return
+    try:
+        wanted = torch.device(device)
+    except RuntimeError as err:
+        raise ConfigError(f"runtime.device: {device!r} is not a device ({err})") from err
+    where = f" by env {env!r}" if env else ""
+    if wanted.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            built = f"torch {torch.__version__}, " + (
+                f"built with CUDA {torch.version.cuda}, but no CUDA device is visible"
+                if torch.version.cuda else "built without CUDA")
+            raise ConfigError(f"runtime.device: {device!r} asked for{where}, but CUDA is not "
+                              f"available on this machine ({built}). {TOY_RUN_HINT}")
+        if wanted.index is not None and wanted.index >= count:
+            raise ConfigError(f"runtime.device: {device!r} asked for{where}, but this machine "
+                              f"has {count} CUDA device(s) (cuda:0 .. cuda:{count - 1})")
+    elif wanted.type == "mps" and not (getattr(torch.backends, "mps", None)
+                                       and torch.backends.mps.is_available()):
+        raise ConfigError(f"runtime.device: {device!r} asked for{where}, but MPS is not available "
+                          "on this machine; use runtime.device: auto or cpu")
 
 
 def seed_everything(seed: int) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 
 import torch
 
+# the key of a tensor dict's JSON metadata (``TensorsDataset`` writes it as the file's header)
+META_KEY = "__meta__"
 _LENGTH_BYTES = 8  # the header's length, little-endian u64, starts the file
 _ALIGN = 8  # safetensors pads its header with spaces to a multiple of 8 bytes
 

@@ -172,7 +172,7 @@ def test_shape_errors_and_config_errors() -> None:
 
 
 def test_runs_on_a_conv_net_and_restores_the_model() -> None:
-    from tests.refine.conftest import images, random_masks, tiny_net
+    from tests.refinement.conftest import images, random_masks, tiny_net
 
     model = tiny_net().train()
     x, y = images(6, seed=15)

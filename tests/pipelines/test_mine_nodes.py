@@ -71,7 +71,7 @@ def test_mine_model_without_a_cue_draws_no_outline() -> None:
 def test_tuning_remines_exactly_as_the_mine_stage() -> None:
     """A tuning trial's re-mined masks are the mine stage's (one packing, not a copy)."""
     from limeguard.config import from_params
-    from limeguard.pipelines.mine.nodes import MineParams
+    from limeguard.explain.config import MineParams
     from limeguard.tuning import remine
 
     images = image_set()

@@ -7,16 +7,11 @@ import torch
 
 from limeguard.cifar.imageset import ImageSet
 from limeguard.config import ConfigError, from_params
-from limeguard.hooks import check_across_sections
+from limeguard.hooks.parameters import check_across_sections
 from limeguard.models import build_model
 from limeguard.pipelines.report.nodes import round_notes
-from limeguard.pipelines.rounds.nodes import (
-    RoundsParams,
-    accumulated_masks,
-    cue_neutral_validation,
-    refine_round,
-    train_control,
-)
+from limeguard.pipelines.rounds.nodes import refine_round, train_control
+from limeguard.refinement.rounds import RoundsParams, accumulated_masks, cue_neutral_validation
 
 CLASSES = tuple(f"c{i}" for i in range(4))
 

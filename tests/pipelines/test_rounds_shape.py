@@ -10,8 +10,8 @@ import pytest
 from limeguard.config import ConfigError
 from limeguard.pipelines.evaluate.pipeline import evaluated_models
 from limeguard.pipelines.report.pipeline import report_inputs
-from limeguard.pipelines.rounds.nodes import RoundsParams, _parse
 from limeguard.pipelines.rounds.pipeline import configured_round_count, create_pipeline
+from limeguard.refinement.rounds import RoundsParams, parse_rounds
 from tests.conftest import PROJECT_ROOT
 
 
@@ -50,5 +50,5 @@ def test_two_rounds_chain_models_and_masks(conf_with_rounds) -> None:
 
 def test_count_that_disagrees_with_the_dag_names_the_key() -> None:
     with pytest.raises(ConfigError, match="rounds.count: 1, but the DAG was built with 3 rounds"):
-        _parse({"count": 1}, dag_rounds=3)
-    assert isinstance(_parse({"count": 3}, dag_rounds=3), RoundsParams)
+        parse_rounds({"count": 1}, dag_rounds=3)
+    assert isinstance(parse_rounds({"count": 3}, dag_rounds=3), RoundsParams)

@@ -46,7 +46,7 @@ def test_best_params_load_as_a_conf_env(tuned: Path) -> None:
     conf/base and passes the project's parameter check."""
     from kedro.config import OmegaConfigLoader
 
-    from limeguard.hooks import check_parameters, parameter_schemas
+    from limeguard.hooks.parameters import check_parameters, parameter_schemas
 
     text = (tuned / "data/test/08_reporting/tune/best_params.yml").read_text()
     (tuned / "conf" / "tuned").mkdir(exist_ok=True)

@@ -35,3 +35,23 @@ def test_outside_a_repository(tmp_path):
 def test_stage_fallback_is_namespace():
     assert stage_of("round_3.something_else") == "round_3"
     assert wall_time_by_stage({"a.x": 1, "a.y": 2}) == {"a": 3.0}
+
+
+def test_commit_label(tmp_path, monkeypatch):
+    from limeguard.reporting import provenance
+
+    assert provenance.commit_label(tmp_path) == "unknown"
+    monkeypatch.setattr(provenance, "git_state", lambda repo=None: ("abc123", True))
+    assert provenance.commit_label() == "abc123-dirty"
+    monkeypatch.setattr(provenance, "git_state", lambda repo=None: ("abc123", False))
+    assert provenance.commit_label() == "abc123"
+
+
+def test_config_keeps_non_finite_values_and_unwraps_numpy():
+    import math
+
+    import numpy as np
+
+    prov = collect_provenance({"a": {"limit": math.inf, "n": np.int64(2), "seeds": (1, 2)}})
+    assert prov["config"]["a"] == {"limit": math.inf, "n": 2, "seeds": [1, 2]}
+    assert prov["seeds"] == {"a.seeds": [1, 2]}

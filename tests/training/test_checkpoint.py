@@ -15,10 +15,11 @@ from limeguard.training import (
     load_checkpoint,
     train_model,
 )
+from limeguard.training.config import AttackSettings
 from tests.training.conftest import state_equal, tiny_cnn
 
-CFG = TrainConfig(method="pgd_at", epochs=3, batch_size=32, attack_steps=2, val_steps=1, lr=0.05,
-                  warmup_epochs=0.5, schedule="onecycle")  # fmt: skip
+CFG = TrainConfig(method="pgd_at", epochs=3, batch_size=32, attack=AttackSettings(steps=2),
+                  val_steps=1, lr=0.05, warmup_epochs=0.5, schedule="onecycle")  # fmt: skip
 
 
 class Interrupt(Exception):

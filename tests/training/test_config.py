@@ -6,6 +6,7 @@ import pytest
 
 from limeguard.config import ConfigError, from_params
 from limeguard.training import TrainConfig, lr_at
+from limeguard.training.config import AttackSettings
 
 
 def test_defaults_are_valid() -> None:
@@ -21,15 +22,18 @@ def test_defaults_are_valid() -> None:
         ({"amp": "fp8"}, "amp"),
         ({"epochs": 0}, "epochs"),
         ({"batch_size": -1}, "batch_size"),
-        ({"attack_steps": 0}, "attack_steps"),
-        ({"eps_255": -1.0}, "eps_255"),
-        ({"eps_255": 300.0}, "eps_255"),
+        ({"attack": {"steps": 0}}, r"train\.attack\.steps: must be an integer >= 1"),
+        ({"attack": {"eps_255": -1.0}}, r"train\.attack\.eps_255: must be in \[0, 64\]"),
+        ({"attack": {"eps_255": 300.0}}, r"train\.attack\.eps_255"),
+        ({"attack": {"fgsm_alpha_ratio": 0}}, r"train\.attack\.fgsm_alpha_ratio"),
+        ({"attack": {"random_start": "yes"}}, r"train\.attack\.random_start: expected bool"),
         ({"lr": 0.0}, "lr"),
         ({"momentum": 1.5}, "momentum"),
         ({"co_drop": 0.0}, "co_drop"),
         ({"patience": 0}, "patience"),
         ({"milestones": [0.8, 0.5]}, "milestones"),
-        ({"method": "pgd_at", "eps_255": 0.0}, "eps_255"),
+        ({"method": "pgd_at", "attack": {"eps_255": 0.0}},
+         r"train\.attack\.eps_255: must be > 0 for method 'pgd_at'"),
         ({"lrate": 0.1}, "lrate"),
     ],
 )
@@ -41,6 +45,23 @@ def test_bad_values_name_the_key(params: dict, key: str) -> None:
 def test_unknown_key_suggests_the_close_one() -> None:
     with pytest.raises(ConfigError, match="did you mean 'weight_decay'"):
         from_params(TrainConfig, {"weight_decy": 0.1}, "train")
+
+
+@pytest.mark.parametrize(("key", "moved"), [("eps_255", "attack.eps_255"),
+                                            ("attack_steps", "attack.steps"),
+                                            ("attack_train_mode", "attack.train_mode")])
+def test_an_attack_key_outside_its_section_points_into_it(key: str, moved: str) -> None:
+    with pytest.raises(ConfigError, match=rf"train: unknown parameter '{key}' \(did you mean '{moved}'\?\)"):
+        from_params(TrainConfig, {key: 1}, "train")
+
+
+def test_the_attack_is_one_nested_section() -> None:
+    cfg = from_params(TrainConfig, {"method": "pgd_at",
+                                    "attack": {"alpha_255": 1, "steps": 7, "train_mode": False}},
+                      "train")  # fmt: skip
+    assert cfg.attack == AttackSettings(alpha_255=1.0, steps=7, train_mode=False)
+    assert TrainConfig().attack == AttackSettings()  # 8/255, 2/255, 10 steps, random start
+    assert from_params(TrainConfig, {"attack": None}, "train").attack == AttackSettings()
 
 
 def test_from_params_converts_lists() -> None:

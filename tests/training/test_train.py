@@ -8,9 +8,10 @@ import torch.nn.functional as F
 
 from limeguard.attacks.pgd import PGD
 from limeguard.training import HISTORY_COLUMNS, LossOutput, TrainConfig, train_model
+from limeguard.training.config import AttackSettings
 from tests.training.conftest import separable_data, shortcut_data, tiny_cnn
 
-FAST = dict(batch_size=32, attack_steps=2, val_steps=2, lr=0.05)
+FAST = dict(batch_size=32, attack=AttackSettings(steps=2), val_steps=2, lr=0.05)
 
 
 @pytest.mark.parametrize("method", ["standard", "pgd_at", "fgsm_rs", "trades"])
@@ -34,8 +35,9 @@ def shortcut_split() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Te
 
 def _clean_and_pgd_accuracy(method: str, split) -> tuple[float, float]:
     tx, ty, vx, vy = split
-    cfg = TrainConfig(method=method, epochs=8, batch_size=32, lr=0.1, eps_255=8, alpha_255=2,
-                      attack_steps=5, val_steps=0, co_guard=False, restore_best=False)
+    cfg = TrainConfig(method=method, epochs=8, batch_size=32, lr=0.1,
+                      attack=AttackSettings(eps_255=8, alpha_255=2, steps=5), val_steps=0,
+                      co_guard=False, restore_best=False)
     model = train_model(tiny_cnn(), tx, ty, vx, vy, cfg, progress=False).model
     torch.manual_seed(0)
     x_adv = PGD(eps_255=8, alpha_255=2, steps=10)(model, vx, vy)

@@ -25,8 +25,10 @@ def _space(**entry) -> dict:
     ({"low": 0.0, "log": True}, r"refine.lambda_reg.low: a log range needs low > 0"),
     ({"high": float("nan")}, r"refine.lambda_reg.high: expected a finite float"),
     ({"lows": 1}, r"refine.lambda_reg: unknown key\(s\) \['lows'\]"),
-    ({"type": "uniform"}, r"refine.lambda_reg.type: unknown 'uniform'"),
+    ({"type": "uniform"}, r"refine.lambda_reg.type: unknown value 'uniform'"),
     ({"step": 0.5, "log": True}, r"step: not allowed together with log"),
+    ({"step": 20.0}, r"refine.lambda_reg.step: must be in \(0, 9.9\], got 20.0"),
+    ({"step": True}, r"refine.lambda_reg.step: must be in \(0, 9.9\], got True"),
 ])  # fmt: skip
 def test_bad_ranges_are_named(entry: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -75,12 +77,54 @@ def test_bounds_are_checked_against_the_configs() -> None:
 def test_tune_config_names_the_key() -> None:
     with pytest.raises(ConfigError, match=r"tune\.space\.refine\.lambda_reg: inverted range"):
         from_params(TuneConfig, {"space": _space(low=3.0, high=1.0)}, "tune")
-    with pytest.raises(ConfigError, match=r"tune.objective.mode: unknown 'best'"):
+    with pytest.raises(ConfigError, match=r"tune.objective.mode: unknown value 'best'"):
         from_params(TuneConfig, {"space": _space(), "objective": {"mode": "best"}}, "tune")
     with pytest.raises(ConfigError, match=r"tune.study.n_trials: must be an integer >= 1"):
         from_params(TuneConfig, {"space": _space(), "study": {"n_trials": 0}}, "tune")
     with pytest.raises(ConfigError, match=r"tune: unknown parameter 'spaces'"):
         from_params(TuneConfig, {"spaces": _space()}, "tune")
+
+
+@pytest.mark.parametrize(("section", "params", "message"), [
+    ("objective", {"min_clean_acc": 1.5}, r"tune.objective.min_clean_acc: must be in \[0, 1\]"),
+    ("objective", {"images": "test"}, r"tune.objective.images: unknown value 'test'"),
+    ("objective", {"val_images": 0}, r"tune.objective.val_images: must be an integer >= 1"),
+    ("objective", {"eps_255": 0}, r"tune.objective.eps_255: must be in \(0, 64\]"),
+    ("objective", {"alpha_255": 65}, r"tune.objective.alpha_255: must be in \(0, 64\]"),
+    ("objective", {"steps": 0}, r"tune.objective.steps: must be an integer >= 1"),
+    ("objective", {"eval_batch_size": 0}, r"tune.objective.eval_batch_size: must be an integer"),
+    ("study", {"timeout_s": 0}, r"tune.study.timeout_s: must be a finite number > 0"),
+    ("study", {"heartbeat_s": 0}, r"tune.study.heartbeat_s: must be an integer >= 1"),
+    ("study", {"grace_s": 0}, r"tune.study.grace_s: must be an integer >= 1"),
+    ("study", {"retries": -1}, r"tune.study.retries: must be an integer >= 0"),
+    ("study", {"name": ""}, r"tune.study.name: must not be empty"),
+    ("sampler", {"seed": -1}, r"tune.sampler.seed: must be an integer in \[0, 4294967295\]"),
+    ("sampler", {"n_startup_trials": -1}, r"tune.sampler.n_startup_trials: must be an integer >= 0"),
+    ("sampler", {"population_size": 1}, r"tune.sampler.population_size: must be an integer >= 2"),
+    ("pruner", {"kind": "asha"}, r"tune.pruner.kind: unknown value 'asha'"),
+    ("pruner", {"n_startup_trials": -1}, r"tune.pruner.n_startup_trials: must be an integer >= 0"),
+    ("pruner", {"n_warmup_steps": -1}, r"tune.pruner.n_warmup_steps: must be an integer >= 0"),
+    ("pruner", {"min_resource": 0}, r"tune.pruner.min_resource: must be an integer >= 1"),
+    ("pruner", {"reduction_factor": 1}, r"tune.pruner.reduction_factor: must be an integer >= 2"),
+])  # fmt: skip
+def test_each_tune_setting_is_checked_naming_its_key(section: str, params: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        from_params(TuneConfig, {"space": _space(), section: params}, "tune")
+    with pytest.raises(ConfigError, match=r"tune.remine: unknown value 'always'"):
+        from_params(TuneConfig, {"space": _space(), "remine": "always"}, "tune")
+
+
+def test_the_training_attack_is_searched_in_its_section() -> None:
+    entry = {"type": "float", "low": 4.0, "high": 10.0}
+    space = parse_space({"train": {"attack": {"eps_255": entry}}})
+    assert space.names == ("train.attack.eps_255",)
+    check_space_against(space, BASE, WHERE)
+    assert conf_overrides({"train.attack.eps_255": 6.0}) == {"rounds": {"train": {"attack": {"eps_255": 6.0}}}}
+    too_far = parse_space({"train": {"attack": {"eps_255": {**entry, "high": 100.0}}}})
+    with pytest.raises(ConfigError, match=r"tune.space.train.attack.eps_255: the value 100.0 is not valid"):
+        check_space_against(too_far, BASE, WHERE)
+    with pytest.raises(ConfigError, match=r"unknown parameter of refine 'eps_255'"):
+        parse_space({"refine": {"eps_255": entry}})
 
 
 def test_values_become_kedro_parameters() -> None:

@@ -13,11 +13,10 @@ import torch
 from limeguard.cifar.imageset import ImageSet
 from limeguard.config import from_params
 from limeguard.tuning import TuneConfig, TuneData
-from tests.refine.conftest import NUM_CLASSES, images, random_masks, tiny_net
+from tests.refinement.conftest import NUM_CLASSES, images, random_masks, tiny_net
 
 BASE: dict[str, dict[str, Any]] = {
-    "refine": {"augment": "fgsm_rs", "eps_255": 8, "steps": 1, "lambda_reg": 1.0,
-               "mask_fraction": 0.5, "fill": "blur"},
+    "refine": {"augment": "fgsm_rs", "lambda_reg": 1.0, "mask_fraction": 0.5, "fill": "blur"},
     "train": {"method": "fgsm_rs", "epochs": 2, "batch_size": 32, "lr": 0.05, "val_steps": 1,
               "val_max_images": 16, "co_guard": False},
     "mining": {},

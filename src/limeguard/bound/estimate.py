@@ -17,7 +17,7 @@ from limeguard.bound.config import BoundConfig
 from limeguard.bound.distortion import minimal_distortion
 from limeguard.bound.lipschitz import estimate_lipschitz, margins
 from limeguard.bound.summary import summarize_bound
-from limeguard.refine.masking import as_mask_batch, check_mask_shape
+from limeguard.refinement.masking import as_mask_batch, check_mask_shape
 from limeguard.runtime import progress as progress_bar
 
 log = logging.getLogger(__name__)
@@ -65,19 +65,7 @@ def attribution_bound(
         device: where to compute.
         progress: show a progress bar over batches.
     """
-    check_mask_shape(images, masks, ("images", "masks"))
-    masks = as_mask_batch(masks)
-    if attributions is not None and (
-        len(attributions) != len(images)
-        or tuple(attributions.shape[-2:]) != tuple(images.shape[-2:])
-    ):
-        raise ValueError(f"attributions of shape {tuple(attributions.shape)} do not match "
-                         f"images of shape {tuple(images.shape)}")  # fmt: skip
-    ids = list(range(len(images))) if image_ids is None else list(image_ids)
-    if len(ids) != len(images) or len(labels) != len(images):
-        raise ValueError(f"{len(images)} images, {len(labels)} labels, {len(ids)} image_ids")
-    if len(images) == 0:
-        raise ValueError("images: no image to bound")
+    masks, ids = _checked_inputs(images, labels, masks, image_ids, attributions)
     device = torch.device(device)
     model = model.to(device)
     generator = torch.Generator().manual_seed(cfg.seed)
@@ -99,6 +87,25 @@ def attribution_bound(
              summary["spearman_bound_vs_empirical"])  # fmt: skip
     return BoundResult(table, summary)
 
+
+
+def _checked_inputs(images: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor,
+                    image_ids: Sequence[object] | None, attributions: torch.Tensor | None
+                    ) -> tuple[torch.Tensor, list[object]]:
+    """(N, 1, H, W) masks and the N image ids, after checking that the inputs agree."""
+    check_mask_shape(images, masks, ("images", "masks"))
+    if attributions is not None and (
+        len(attributions) != len(images)
+        or tuple(attributions.shape[-2:]) != tuple(images.shape[-2:])
+    ):
+        raise ValueError(f"attributions of shape {tuple(attributions.shape)} do not match "
+                         f"images of shape {tuple(images.shape)}")  # fmt: skip
+    ids = list(range(len(images))) if image_ids is None else list(image_ids)
+    if len(ids) != len(images) or len(labels) != len(images):
+        raise ValueError(f"{len(images)} images, {len(labels)} labels, {len(ids)} image_ids")
+    if len(images) == 0:
+        raise ValueError("images: no image to bound")
+    return as_mask_batch(masks), ids
 
 def _batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor,
            attr: torch.Tensor | None, cfg: BoundConfig,

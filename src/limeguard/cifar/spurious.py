@@ -12,11 +12,13 @@ from __future__ import annotations
 import colorsys
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from limeguard.cifar.imageset import ImageSet
 from limeguard.config import ConfigError, check_seed
+from limeguard.safetensors_io import META_KEY
 
 PLACEMENTS = ("border", "object")
 CONTENTS = ("flat", "texture")
@@ -213,6 +215,20 @@ def plant_swapped(images: ImageSet, cue: Cue, chosen: torch.Tensor, seed: int) -
                             for i in images.ids.tolist()], dtype=torch.long)
     other = (images.labels + offsets) % k
     return paint(images, cue, torch.where(chosen, other, -1), "swapped")
+
+
+def cue_record(cue: Cue, cfg: CueConfig, train: ImageSet, test: ImageSet,
+               train_chosen: torch.Tensor, test_chosen: torch.Tensor) -> dict[str, Any]:
+    """The planted cue as data: its class masks, colours and patterns, which training and test
+    images carry it, and the settings that planted it (``META_KEY``)."""
+    return {"class_masks": cue.masks(*train.images.shape[2:]).to(torch.uint8),
+            "positions": cue.positions, "colours": cue.colours, "patterns": cue.patterns,
+            "train_cued_ids": train.ids[train_chosen],
+            "test_cued_ids": test.ids[test_chosen],
+            META_KEY: {"fraction": cfg.fraction, "patch_size": cfg.patch_size,
+                       "seed": cfg.seed, "placement": cfg.placement, "content": cfg.content,
+                       "margin": cfg.margin, "object_box": cfg.object_box,
+                       "classes": list(train.classes)}}
 
 
 def cue_pixel_masks(labels: torch.Tensor, ids: torch.Tensor, cued: torch.Tensor,

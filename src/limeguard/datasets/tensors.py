@@ -9,9 +9,9 @@ from typing import Any
 from kedro.io import AbstractDataset, DatasetError
 
 from limeguard.atomic import write_atomically
-from limeguard.safetensors_io import dump
+from limeguard.safetensors_io import META_KEY, dump
 
-META_KEY = "__meta__"
+__all__ = ["META_KEY", "TensorsDataset"]
 
 
 class TensorsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):

@@ -17,6 +17,7 @@ import pandas as pd
 
 from limeguard.evaluation.config import MaskingCheckConfig
 from limeguard.evaluation.summary import WORST_CASE_WHITEBOX, accuracy_table
+from limeguard.jsonable import to_jsonable
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def check_gradient_masking(
     for r in reports:
         if r["success"] is False:
             log.warning("gradient-masking check failed: %s", r["message"])
-    return _jsonable(
+    return to_jsonable(
         {
             "success": not failed,
             "n_checks": len(checks),
@@ -302,18 +303,3 @@ def _row_text(check: Check, row: pd.Series) -> str:
         )
     a, b = check.kwargs["column_A"].removesuffix("_plus_tol"), check.kwargs["column_B"]
     return f"ε={row['eps_255']:g}/255: {a} {row[a]:.3f} < {b} {row[b]:.3f}"
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types: numpy scalars unwrapped, tuples as lists, NaN as None."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)

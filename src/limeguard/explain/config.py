@@ -26,6 +26,7 @@ SPURIOUS_SETS = ("transplant", "union", "intersection")
 EFFECTS = ("log_prob", "prob")
 PERTURBATIONS = ("gaussian", "fgsm", "pgd")
 REGIONS = ("center", "full")
+SCOPES = ("probe", "train")
 
 
 @dataclass(frozen=True)
@@ -250,3 +251,38 @@ class MiningConfig:
         check_seed("seed", self.seed)
         if self.class_mask_threshold is not None:
             check_fraction("class_mask_threshold", self.class_mask_threshold)
+
+
+@dataclass(frozen=True)
+class MineParams:
+    """``params:mine``.
+
+    Attributes:
+        scope: ``probe`` (the LIME probe set) or ``train`` (the whole training split).
+        mining: the miner (segmentation, LIME engine, criteria).
+        figure_images: images shown in the explanation figure.
+        stability_images: images re-explained with other seeds for the stability metric.
+        stability_seeds: LIME seeds compared pairwise (top-k Jaccard).
+        stability_top_k: k of the top-k Jaccard.
+    """
+
+    scope: str = "probe"
+    mining: MiningConfig = field(default_factory=MiningConfig)
+    figure_images: int = 6
+    stability_images: int = 16
+    stability_seeds: tuple[int, ...] = (0, 1, 2)
+    stability_top_k: int = 5
+
+    def __post_init__(self) -> None:
+        check_choice("scope", self.scope, SCOPES)
+        for name in ("figure_images", "stability_images", "stability_top_k"):
+            check_int_range(name, getattr(self, name), 1)
+        for i, seed in enumerate(self.stability_seeds):
+            check_seed(f"stability_seeds[{i}]", seed)
+        if len(set(self.stability_seeds)) < 2:
+            raise ConfigError(f"stability_seeds: need at least two different seeds to compare, "
+                              f"got {list(self.stability_seeds)}")
+        if self.stability_top_k > self.mining.segmentation.n_segments:
+            raise ConfigError(f"stability_top_k: {self.stability_top_k} is more than the "
+                              f"{self.mining.segmentation.n_segments} superpixels asked for "
+                              "(mining.segmentation.n_segments); the top-k would be every one")

@@ -7,6 +7,7 @@ from limeguard.models.checkpoint import CheckpointError, load_model, read_checkp
 from limeguard.models.layers import CIFAR10_MEAN, CIFAR10_STD, Normalize
 from limeguard.models.registry import (
     ARCHITECTURES,
+    ModelChoice,
     ModelSpec,
     architecture_options,
     build_from_spec,
@@ -19,6 +20,7 @@ __all__ = [
     "CIFAR10_MEAN",
     "CIFAR10_STD",
     "CheckpointError",
+    "ModelChoice",
     "ModelSpec",
     "Normalize",
     "architecture_options",

@@ -20,6 +20,14 @@ COMMON_OPTIONS = {"mean": CIFAR10_MEAN, "std": CIFAR10_STD}
 
 
 @dataclass(frozen=True)
+class ModelChoice:
+    """``params:baseline.model``: the architecture and its builder options."""
+
+    arch: str = "cnn_small"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """What is needed to rebuild a model: architecture name, classes and builder options.
 

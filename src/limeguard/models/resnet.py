@@ -61,12 +61,43 @@ def preact_resnet18(num_classes: int) -> nn.Module:
     return PreActResNet((2, 2, 2, 2), num_classes)
 
 
-def resnet18_cifar(num_classes: int) -> nn.Module:
-    """torchvision's ResNet-18 (BasicBlock) with the CIFAR stem: 3x3 conv stride 1, no max-pool."""
-    from torchvision.models.resnet import BasicBlock, ResNet  # torchvision is slow to import
+def resnet18_cifar(num_classes: int, width: int = 64) -> nn.Module:
+    """torchvision's ResNet-18 (BasicBlock) with the CIFAR stem: 3x3 conv stride 1, no max-pool.
 
-    net = ResNet(BasicBlock, [2, 2, 2, 2], num_classes=num_classes)
-    net.conv1 = nn.Conv2d(3, 64, 3, stride=1, padding=1, bias=False)
+    ``width`` is the channels of the stem and the first stage (the stages have width x 1, 2, 4, 8);
+    64 is ResNet-18 (11.2M parameters). A smaller width builds the same modules, blocks and forward
+    pass with fewer channels (the paper env's smoke run uses 8, ~175k parameters).
+    """
+    from torchvision.models.resnet import BasicBlock  # torchvision is slow to import
+
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise ValueError(f"width: must be an integer >= 1, got {width!r}")
+    net = _resnet_of_width(width)(BasicBlock, [2, 2, 2, 2], num_classes=num_classes)
+    net.conv1 = nn.Conv2d(3, width, 3, stride=1, padding=1, bias=False)
     nn.init.kaiming_normal_(net.conv1.weight, mode="fan_out", nonlinearity="relu")
     net.maxpool = nn.Identity()
     return net
+
+
+def _resnet_of_width(width: int) -> type[nn.Module]:
+    """torchvision's ``ResNet`` whose stages have ``width`` x (1, 2, 4, 8) channels; at 64 it is
+    torchvision's class itself (the same modules, built in the same order)."""
+    from torchvision.models.resnet import ResNet
+
+    if width == 64:
+        return ResNet
+
+    class ResNetOfWidth(ResNet):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            # torchvision fixes the stem's BatchNorm at 64 channels and the head at 512 inputs
+            self.bn1 = nn.BatchNorm2d(width)
+            self.fc = nn.Linear(8 * width, self.fc.out_features)
+
+        def _make_layer(self, block, planes: int, blocks: int, stride: int = 1,
+                        dilate: bool = False) -> nn.Sequential:
+            if planes == 64:  # the first stage: its input is the stem's width
+                self.inplanes = width
+            return super()._make_layer(block, planes * width // 64, blocks, stride, dilate)
+
+    return ResNetOfWidth

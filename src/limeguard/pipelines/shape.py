@@ -1,16 +1,26 @@
 """The parts of conf that shape the DAG, read when the pipelines are built (not at run time).
 
-``rounds.count`` (round_1 .. round_T) and ``data.spurious.enabled`` (the planted-cue variant) decide
-which nodes exist, so they come from conf (base, then the run env), not from ``--params``. The run
-env is ``KEDRO_ENV``, which :func:`follow_run_env` sets from the env a Kedro context is created
-with (``kedro run --env X``, ``kedro viz --env X``, a notebook's session), before the pipelines are
-built; :func:`check_run_matches_dag` stops a run whose parameters disagree with the built DAG.
+``rounds.count`` (round_1 .. round_T), ``data.spurious.enabled`` (the planted-cue variant) and
+``runtime.seeds`` decide which nodes exist, so they come from conf (base, then the run env), not
+from ``--params``; :func:`check_run_matches_dag` stops a run whose parameters disagree with the
+built DAG.
+
+Why module-level state: Kedro gives the pipelines no way to see the run's env.
+``register_pipelines()`` takes no arguments, and ``kedro.framework.project.pipelines`` is a
+process-wide mapping built lazily on first access, before or after the session loads its conf
+depending on the command (kedro-org/kedro#3093, "Make config loading consistently happen before
+pipelines are registered to allow for dynamic pipelines"). So the project's context records its
+env here when it is created (:func:`follow_run_env`: ``kedro run --env X``, ``kedro viz --env X``,
+a notebook's session), and drops pipelines already built for another env. Nothing is written to
+the process environment; without a context the env is ``KEDRO_ENV``, else ``local``. The state is
+one :class:`_ShapeState`; :func:`forget_run_env` clears it (tests).
 """
 
 from __future__ import annotations
 
 import copy
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +28,30 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]  # src/limeguard/pipelines/sh
 DEFAULT_ENV = "local"
 SHAPE_KEYS = ("rounds.count", "data.spurious.enabled", "runtime.seeds")
 
-_built: dict[str, Any] = {}  # the env and shape the pipelines were last built with
-_read: dict[tuple, dict[str, Any]] = {}  # (project, env, conf state) -> its parameters
+
+
+@dataclass
+class _ShapeState:
+    """The env a context asked for, what the pipelines were last built with, and the conf read."""
+
+    session_env: str | None = None  # set by the project's context (follow_run_env)
+    built: dict[str, Any] = field(default_factory=dict)  # env and shape of the last build
+    read: dict[tuple, dict[str, Any]] = field(default_factory=dict)  # (project, env, conf) -> params
+
+
+_state = _ShapeState()
 
 
 def run_env() -> str:
-    """The env the DAG is built for: ``KEDRO_ENV``, default ``local`` (Kedro's default run env)."""
-    return os.environ.get("KEDRO_ENV") or DEFAULT_ENV
+    """The env the DAG is built for: the context's (``--env``), else ``KEDRO_ENV``, else ``local``
+    (Kedro's default run env)."""
+    return _state.session_env or os.environ.get("KEDRO_ENV") or DEFAULT_ENV
+
+
+def forget_run_env() -> None:
+    """Clear the recorded env, the last build and the conf read (a fresh process's state)."""
+    global _state
+    _state = _ShapeState()
 
 
 def configured_parameters(project_path: Path | None = None) -> dict[str, Any]:
@@ -36,11 +63,11 @@ def configured_parameters(project_path: Path | None = None) -> dict[str, Any]:
     """
     root = project_path or (Path.cwd() if (Path.cwd() / "conf").is_dir() else PROJECT_ROOT)
     key = (str(Path(root).resolve()), run_env(), _conf_state(Path(root) / "conf", run_env()))
-    if key not in _read:
-        _read.clear()
-        _read[key] = _load_parameters(Path(root) / "conf")
-    params = copy.deepcopy(_read[key])
-    _built.update(env=run_env(), shape=dag_shape(params))
+    if key not in _state.read:
+        _state.read.clear()
+        _state.read[key] = _load_parameters(Path(root) / "conf")
+    params = copy.deepcopy(_state.read[key])
+    _state.built.update(env=run_env(), shape=dag_shape(params))
     return params
 
 
@@ -91,14 +118,11 @@ def spurious_enabled(project_path: Path | None = None) -> bool:
 
 
 def follow_run_env(env: str | None) -> None:
-    """Make ``env`` (a Kedro context's env; ``None``: Kedro's default) the env the DAG is built for.
-
-    Sets ``KEDRO_ENV`` as ``kedro ipython --env`` does, and drops pipelines already built for
-    another env so that the next access rebuilds them.
-    """
+    """Make ``env`` (a Kedro context's env; ``None``: Kedro's default) the env the DAG is built for,
+    and drop pipelines already built for another env so that the next access rebuilds them."""
     if env is not None:
-        os.environ["KEDRO_ENV"] = env
-    if _built.get("env") not in (None, run_env()):
+        _state.session_env = env
+    if _state.built.get("env") not in (None, run_env()):
         _rebuild_pipelines()
 
 
@@ -107,7 +131,7 @@ def _rebuild_pipelines() -> None:
 
     if project.PACKAGE_NAME is not None:
         project.pipelines.configure(f"{project.PACKAGE_NAME}.pipeline_registry")
-    _built.clear()
+    _state.built.clear()
 
 
 def check_run_matches_dag(params: dict[str, Any], env: str | None) -> None:
@@ -118,13 +142,13 @@ def check_run_matches_dag(params: dict[str, Any], env: str | None) -> None:
     """
     from limeguard.config import ConfigError
 
-    if "shape" not in _built:
+    if "shape" not in _state.built:
         return
-    wanted = dag_shape(params)
-    differing = [key for key in SHAPE_KEYS if wanted[key] != _built["shape"][key]]
+    wanted, built_shape = dag_shape(params), _state.built["shape"]
+    differing = [key for key in SHAPE_KEYS if wanted[key] != built_shape[key]]
     if differing:
-        run, built = env or DEFAULT_ENV, _built["env"]
-        found = ", ".join(f"{k}: {wanted[k]} in the run, {_built['shape'][k]} in the DAG" for k in differing)
+        run, built = env or DEFAULT_ENV, _state.built["env"]
+        found = ", ".join(f"{k}: {wanted[k]} in the run, {built_shape[k]} in the DAG" for k in differing)
         where = (f"the run's env is {run!r} but the DAG was built for env {built!r}" if run != built
                  else f"the run's parameters (env {run!r} and --params) differ from its conf")
         raise ConfigError(

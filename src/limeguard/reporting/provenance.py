@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from limeguard.jsonable import to_jsonable
+
 log = logging.getLogger(__name__)
 
 LIBRARIES = ("torch", "torchvision", "kedro", "great-expectations", "lime", "torchattacks",
@@ -71,7 +73,7 @@ def collect_provenance(
         "device": device_description(),
         "libraries": library_versions(),
         "seeds": dict(sorted(find_seeds(params or {}).items())),
-        "config": _plain(params or {}),
+        "config": to_jsonable(params or {}, nan_as_none=False),
         "wall_time_s": wall_time_by_stage(timings),
         "wall_time_by_namespace_s": wall_time_by_namespace(timings),
         "wall_time_total_s": round(float(sum(timings.values())), 3),
@@ -119,6 +121,13 @@ def git_state(repo: str | Path | None = None) -> tuple[str, bool | None]:
         log.info("no git commit recorded: %s", err)
         return "unknown", None
     return commit or "unknown", bool(status.stdout.strip())
+
+
+def commit_label(repo: str | Path | None = None) -> str:
+    """The checkout's commit as one string: the hash, ``<hash>-dirty`` when tracked files differ
+    from it, ``unknown`` outside a repository."""
+    commit, dirty = git_state(repo)
+    return f"{commit}-dirty" if dirty else commit
 
 
 def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str]:
@@ -178,16 +187,5 @@ def find_seeds(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         if isinstance(value, Mapping):
             out.update(find_seeds(value, dotted))
         elif str(key) == "seed" or str(key).endswith("_seed") or str(key) == "seeds":
-            out[dotted] = _plain(value)
+            out[dotted] = to_jsonable(value, nan_as_none=False)
     return out
-
-
-def _plain(value: Any) -> Any:
-    """Mappings, sequences and scalars as JSON types (anything else as its string)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)

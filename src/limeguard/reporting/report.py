@@ -6,8 +6,7 @@ import logging
 import math
 from typing import Any
 
-import numpy as np
-
+from limeguard.jsonable import to_jsonable
 from limeguard.reporting import paired, planted, tables
 from limeguard.reporting.claims import (
     Claim,
@@ -58,7 +57,7 @@ def build_metrics(view: RunView, claims: list[Claim], provenance: Any) -> dict[s
     best, key = best_round(view)
     prov = provenance or {}
     planted_cue = planted.metrics(view)
-    return jsonable({
+    return to_jsonable({
         **({"planted_cue": planted_cue} if planted_cue else {}),
         "data": {"source": view.manifest.get("source"), "description": view.caption,
                  "jpeg_mirror": view.mirror, "counts": dict(view.manifest.get("counts") or {})},
@@ -79,7 +78,7 @@ def build_metrics(view: RunView, claims: list[Claim], provenance: Any) -> dict[s
         # no wall times: metrics.json is a function of the run's inputs (they are in the report)
         "provenance": {"git_commit": prov.get("git_commit"), "seeds": prov.get("seeds"),
                        "seed_commits": prov.get("seed_commits"), "device": prov.get("device")},
-    })  # fmt: skip
+    }, digits=6)  # fmt: skip
 
 
 def model_metrics(view: RunView, name: str) -> dict[str, Any]:
@@ -102,18 +101,3 @@ def model_metrics(view: RunView, name: str) -> dict[str, Any]:
     if any(math.isfinite(v) for v in bound.values()):
         out["bound"] = bound
     return out
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON types: numpy scalars unwrapped, tuples as lists, NaN and inf as None."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return round(value, 6) if math.isfinite(value) else None
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)

@@ -24,6 +24,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from limeguard.atomic import write_atomically
+from limeguard.cifar.imageset import ImageSet
 from limeguard.config import to_params
 from limeguard.safetensors_io import dump
 from limeguard.timings import merge_timing_rows, split_timing_rows
@@ -70,6 +71,39 @@ class TrainState:
         keys = ("epoch", "step", "best_epoch", "best_metric", "best_probe_acc",
                 "epochs_since_best", "stop_reason", "history", "scaler")  # fmt: skip
         return {k: getattr(self, k) for k in keys}
+
+
+@dataclass(frozen=True)
+class CheckpointDirs:
+    """``params:baseline.checkpoint_dirs``: where each baseline keeps its per-epoch checkpoints."""
+
+    standard: str = "data/06_models/checkpoints/standard"
+    adversarial: str = "data/06_models/checkpoints/adversarial"
+
+
+def run_directory(root: str | Path, *identity: Any) -> Path:
+    """``root/<hash>``: one checkpoint folder per (model, recipe, training data).
+
+    ``identity``: JSON-able settings, image sets (hashed by their ids) or digests. A rerun with the
+    same settings resumes there; a changed setting starts a fresh folder instead of colliding with
+    checkpoints of another configuration.
+    """
+    parts = [hashlib.sha1(x.ids.numpy().tobytes()).hexdigest() if isinstance(x, ImageSet)
+             else json.dumps(x, sort_keys=True, default=str) for x in identity]
+    return Path(root) / hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]
+
+
+def tensor_digest(*tensors: torch.Tensor) -> str:
+    """SHA-1 of the tensors' bytes, in order (a checkpoint folder's identity part)."""
+    digest = hashlib.sha1()
+    for t in tensors:
+        digest.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def model_digest(model: nn.Module) -> str:
+    """SHA-1 of a model's weights and buffers (:func:`tensor_digest` of its state dict)."""
+    return tensor_digest(*model.state_dict().values())
 
 
 def data_fingerprint(x: torch.Tensor, y: torch.Tensor) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from limeguard.config import (
     ConfigError,
@@ -19,12 +19,44 @@ AMP_MODES = ("auto", "off", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
+class AttackSettings:
+    """The training attack (``attack:`` of a training recipe); ε and steps in pixel units of 1/255.
+
+    One source for both the recipe's method (PGD-AT, FGSM-RS, TRADES) and the refinement rounds'
+    augmentation (``rounds.refine.augment`` picks the attack, ``rounds.train.attack`` sets it), so
+    that a round and its matched control train against the same attack.
+
+    Attributes:
+        eps_255: radius (8 = 8/255).
+        alpha_255: PGD / TRADES step size (FGSM-RS uses ``fgsm_alpha_ratio`` * ε instead).
+        steps: PGD / TRADES inner steps.
+        random_start: PGD random start in the ε-ball.
+        fgsm_alpha_ratio: FGSM-RS step as a multiple of ε (Wong et al.: 1.25).
+        train_mode: generate PGD / FGSM-RS examples with the model in train mode (as Madry's,
+            Rice's and Wong's code do; BatchNorm then sees the attack's forward passes).
+    """
+
+    eps_255: float = 8.0
+    alpha_255: float = 2.0
+    steps: int = 10
+    random_start: bool = True
+    fgsm_alpha_ratio: float = 1.25
+    train_mode: bool = True
+
+    def __post_init__(self) -> None:
+        check_real_range("eps_255", self.eps_255, 0.0, 64.0)
+        check_real_range("alpha_255", self.alpha_255, 0.0, 64.0, low_open=True)
+        check_int_range("steps", self.steps, 1)
+        check_real_range("fgsm_alpha_ratio", self.fgsm_alpha_ratio, 0.0, 4.0, low_open=True)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Training recipe (``params:train`` in Kedro); ε and steps in pixel units of 1/255.
 
     Attributes:
         method: ``standard`` (clean CE), ``pgd_at`` (Madry et al.), ``fgsm_rs`` (Wong et al. fast
-            AT: one step of ``fgsm_alpha_ratio`` * ε from a random start) or ``trades``
+            AT: one step of ``attack.fgsm_alpha_ratio`` * ε from a random start) or ``trades``
             (Zhang et al.).
         epochs: number of passes over the training set.
         batch_size: images per SGD step.
@@ -41,13 +73,8 @@ class TrainConfig:
         milestones: ``piecewise`` milestones as fractions of the training run (0.5 = half-way).
         lr_gamma: ``piecewise`` decay factor per milestone.
         onecycle_peak: ``onecycle`` position of the peak as a fraction of the training run.
-        eps_255: training attack radius (8 = 8/255).
-        alpha_255: PGD-AT / TRADES step size (``fgsm_rs`` uses ``fgsm_alpha_ratio`` * ε instead).
-        attack_steps: PGD-AT / TRADES inner steps.
-        random_start: PGD-AT random start in the ε-ball.
-        fgsm_alpha_ratio: FGSM-RS step as a multiple of ε (Wong et al.: 1.25).
-        attack_train_mode: generate PGD-AT / FGSM-RS examples with the model in train mode (as
-            Madry's, Rice's and Wong's code do; BatchNorm then sees the attack's forward passes).
+        attack: the training attack of ``pgd_at``, ``fgsm_rs`` and ``trades`` (and of the
+            refinement rounds' augmentation), see :class:`AttackSettings`.
         trades_beta: TRADES weight of the KL robustness term.
         val_eps_255: validation PGD radius.
         val_alpha_255: validation PGD step size.
@@ -85,12 +112,7 @@ class TrainConfig:
     milestones: tuple[float, ...] = (0.5, 0.75)
     lr_gamma: float = 0.1
     onecycle_peak: float = 0.4
-    eps_255: float = 8.0
-    alpha_255: float = 2.0
-    attack_steps: int = 10
-    random_start: bool = True
-    fgsm_alpha_ratio: float = 1.25
-    attack_train_mode: bool = True
+    attack: AttackSettings = field(default_factory=AttackSettings)
     trades_beta: float = 6.0
     val_eps_255: float = 8.0
     val_alpha_255: float = 2.0
@@ -121,8 +143,6 @@ class TrainConfig:
         check_choice("amp", self.amp, AMP_MODES)
         for name in ("epochs", "batch_size", "eval_batch_size", "co_probe_images"):
             check_int_range(name, getattr(self, name), 1)
-        for name in ("attack_steps",):
-            check_int_range(name, getattr(self, name), 1)
         for name in ("val_steps", "co_check_every"):
             check_int_range(name, getattr(self, name), 0)
         if self.patience is not None:
@@ -143,17 +163,23 @@ class TrainConfig:
             check_real_range(f"milestones[{i}]", m, 0.0, 1.0)
         if list(self.milestones) != sorted(self.milestones):
             raise ConfigError(f"milestones: must be increasing, got {list(self.milestones)}")
-        for name in ("eps_255", "val_eps_255"):
-            check_real_range(name, getattr(self, name), 0.0, 64.0)
-        for name in ("alpha_255", "val_alpha_255"):
-            check_real_range(name, getattr(self, name), 0.0, 64.0, low_open=True)
-        check_real_range("fgsm_alpha_ratio", self.fgsm_alpha_ratio, 0.0, 4.0, low_open=True)
+        check_real_range("val_eps_255", self.val_eps_255, 0.0, 64.0)
+        check_real_range("val_alpha_255", self.val_alpha_255, 0.0, 64.0, low_open=True)
         check_real_range("trades_beta", self.trades_beta, 0.0, 1000.0)
         check_real_range("co_drop", self.co_drop, 0.0, 1.0, low_open=True)
         if self.grad_clip_norm is not None:
             check_real_range("grad_clip_norm", self.grad_clip_norm, 0.0, low_open=True)
-        if self.method != "standard" and self.eps_255 == 0:
-            raise ConfigError(f"eps_255: must be > 0 for method {self.method!r}")
+        if self.adversarial and self.attack.eps_255 == 0:
+            raise ConfigError(f"attack.eps_255: must be > 0 for method {self.method!r}")
+
+    # Read-only aliases of ``attack``'s settings for ``training.losses.build_batch_loss`` until it
+    # reads ``cfg.attack`` itself (issue 22); neither fields nor conf keys.
+    eps_255 = property(lambda self: self.attack.eps_255)
+    alpha_255 = property(lambda self: self.attack.alpha_255)
+    attack_steps = property(lambda self: self.attack.steps)
+    random_start = property(lambda self: self.attack.random_start)
+    fgsm_alpha_ratio = property(lambda self: self.attack.fgsm_alpha_ratio)
+    attack_train_mode = property(lambda self: self.attack.train_mode)
 
     @property
     def adversarial(self) -> bool:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from limeguard.config import ConfigError
+from limeguard.config import (
+    ConfigError,
+    check_choice,
+    check_fraction,
+    check_int_range,
+    check_positive,
+    check_real_range,
+    check_seed,
+)
 
 MODES = ("robust", "constrained", "pareto")
 PRUNERS = ("median", "hyperband", "none")
@@ -45,16 +53,14 @@ class StudyConfig:
     def __post_init__(self) -> None:
         if not self.name:
             raise ConfigError("name: must not be empty")
-        if isinstance(self.n_trials, bool) or not isinstance(self.n_trials, int) or self.n_trials < 1:
-            raise ConfigError(f"n_trials: must be an integer >= 1, got {self.n_trials!r}")
-        if self.timeout_s is not None and not self.timeout_s > 0:
-            raise ConfigError(f"timeout_s: must be > 0 or null, got {self.timeout_s}")
+        check_int_range("n_trials", self.n_trials, 1)
+        if self.timeout_s is not None:
+            check_positive("timeout_s", self.timeout_s)
         for name in ("heartbeat_s", "grace_s"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"{name}: must be >= 1 or null, got {value}")
-        if self.retries is not None and self.retries < 0:
-            raise ConfigError(f"retries: must be >= 0 or null, got {self.retries}")
+            if getattr(self, name) is not None:
+                check_int_range(name, getattr(self, name), 1)
+        if self.retries is not None:
+            check_int_range("retries", self.retries, 0)
 
 
 OBJECTIVE_IMAGES = ("validation", "counterfactual")
@@ -89,19 +95,15 @@ class ObjectiveConfig:
     eval_batch_size: int = 256
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ConfigError(f"mode: unknown {self.mode!r}; use one of {', '.join(MODES)}")
-        if not 0.0 <= self.min_clean_acc <= 1.0:
-            raise ConfigError(f"min_clean_acc: must be in [0, 1], got {self.min_clean_acc}")
-        if self.images not in OBJECTIVE_IMAGES:
-            raise ConfigError(f"images: unknown {self.images!r}; use one of "
-                              f"{', '.join(OBJECTIVE_IMAGES)}")
-        if self.val_images is not None and self.val_images < 1:
-            raise ConfigError(f"val_images: must be >= 1 or null, got {self.val_images}")
-        if not 0 < self.eps_255 <= 64 or not 0 < self.alpha_255 <= 64:
-            raise ConfigError("eps_255 and alpha_255: must be in (0, 64]")
-        if self.steps < 1 or self.eval_batch_size < 1:
-            raise ConfigError("steps and eval_batch_size: must be >= 1")
+        check_choice("mode", self.mode, MODES)
+        check_fraction("min_clean_acc", self.min_clean_acc)
+        check_choice("images", self.images, OBJECTIVE_IMAGES)
+        if self.val_images is not None:
+            check_int_range("val_images", self.val_images, 1)
+        for name in ("eps_255", "alpha_255"):
+            check_real_range(name, getattr(self, name), 0.0, 64.0, low_open=True)
+        for name in ("steps", "eval_batch_size"):
+            check_int_range(name, getattr(self, name), 1)
 
     @property
     def directions(self) -> list[str]:
@@ -124,8 +126,9 @@ class SamplerConfig:
     population_size: int = 8
 
     def __post_init__(self) -> None:
-        if self.n_startup_trials < 0 or self.population_size < 2:
-            raise ConfigError("n_startup_trials: must be >= 0 and population_size >= 2")
+        check_seed("seed", self.seed)
+        check_int_range("n_startup_trials", self.n_startup_trials, 0)
+        check_int_range("population_size", self.population_size, 2)
 
 
 @dataclass(frozen=True)
@@ -147,10 +150,11 @@ class PrunerConfig:
     reduction_factor: int = 3
 
     def __post_init__(self) -> None:
-        if self.kind not in PRUNERS:
-            raise ConfigError(f"kind: unknown {self.kind!r}; use one of {', '.join(PRUNERS)}")
-        if self.min_resource < 1 or self.reduction_factor < 2:
-            raise ConfigError("min_resource: must be >= 1 and reduction_factor >= 2")
+        check_choice("kind", self.kind, PRUNERS)
+        for name in ("n_startup_trials", "n_warmup_steps"):
+            check_int_range(name, getattr(self, name), 0)
+        check_int_range("min_resource", self.min_resource, 1)
+        check_int_range("reduction_factor", self.reduction_factor, 2)
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,5 @@ class TuneConfig:
     def __post_init__(self) -> None:
         from limeguard.tuning.space import parse_space
 
-        if self.remine not in REMINE:
-            raise ConfigError(f"remine: unknown {self.remine!r}; use one of {', '.join(REMINE)}")
+        check_choice("remine", self.remine, REMINE)
         parse_space(self.space, "space")  # fails here, naming the entry, before anything runs

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from limeguard.cifar.imageset import ImageSet
-from limeguard.refine import (
+from limeguard.refinement import (
     RefineConfig,
     masks_for_training_set,
     mined_masks,

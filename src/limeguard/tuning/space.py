@@ -1,7 +1,7 @@
 """The search space: named ranges over fields of the refinement, training and mining configs.
 
 A space maps dotted names to specs. The first part of a name is the root it tunes:
-``refine`` (:class:`~limeguard.refine.RefineConfig`, ``rounds.refine`` in conf), ``train``
+``refine`` (:class:`~limeguard.refinement.RefineConfig`, ``rounds.refine`` in conf), ``train``
 (:class:`~limeguard.training.TrainConfig`, ``rounds.train``) or ``mining``
 (:class:`~limeguard.explain.config.MiningConfig`, ``mine.mining``); the rest names a field,
 e.g. ``refine.lambda_reg`` or ``mining.criteria.irrelevant_quantile``. In conf the space is nested
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from limeguard.config import ConfigError, from_params
+from limeguard.config import ConfigError, check_choice, check_real_range, from_params
 
 TYPES = ("float", "int", "categorical")
 SPEC_KEYS = {"type", "low", "high", "log", "step", "choices"}
@@ -29,7 +29,7 @@ SPEC_KEYS = {"type", "low", "high", "log", "step", "choices"}
 def _roots() -> dict[str, tuple[type, tuple[str, ...]]]:
     """Root name -> (config dataclass, its path in Kedro's parameters). Imported lazily."""
     from limeguard.explain.config import MiningConfig
-    from limeguard.refine import RefineConfig
+    from limeguard.refinement import RefineConfig
     from limeguard.training import TrainConfig
 
     return {"refine": (RefineConfig, ("rounds", "refine")),
@@ -148,8 +148,7 @@ def _spec(name: str, raw: Mapping[str, Any], where: str) -> ParamSpec:
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; a spec has {sorted(SPEC_KEYS)}")
     kind = raw["type"]
-    if kind not in TYPES:
-        raise ConfigError(f"{where}.type: unknown {kind!r}; use one of {', '.join(TYPES)}")
+    check_choice(f"{where}.type", kind, TYPES)
     hint = _field_type(name, where)
     if kind == "categorical":
         return _categorical(name, raw, where)
@@ -184,8 +183,7 @@ def _numeric(name: str, kind: str, raw: Mapping[str, Any], where: str) -> ParamS
     if step is not None:
         if log:
             raise ConfigError(f"{where}.step: not allowed together with log: true")
-        if not isinstance(step, int | float) or isinstance(step, bool) or not 0 < step <= high - low:
-            raise ConfigError(f"{where}.step: must be in (0, high - low], got {step!r}")
+        check_real_range(f"{where}.step", step, 0.0, high - low, low_open=True)  # (0, high - low]
     cast = int if kind == "int" else float
     return ParamSpec(name, kind, cast(low), cast(high), log,
                      None if step is None else cast(step))

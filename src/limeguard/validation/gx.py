@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from limeguard.jsonable import to_jsonable
+
 log = logging.getLogger(__name__)
 _COUNTER = itertools.count()
 
@@ -84,8 +86,9 @@ def _context():
 
 
 def _summarise(r: Any, max_examples: int) -> dict[str, Any]:
+    plain = functools.partial(to_jsonable, nan_as_none=False)  # an observed NaN stays NaN
     config = r.expectation_config
-    kwargs = {k: _plain(v) for k, v in config.kwargs.items() if k not in ("batch_id",)}
+    kwargs = {k: plain(v) for k, v in config.kwargs.items() if k not in ("batch_id",)}
     result = r.result or {}
     examples = result.get("unexpected_index_list") or result.get("partial_unexpected_list") or []
     return {
@@ -93,21 +96,7 @@ def _summarise(r: Any, max_examples: int) -> dict[str, Any]:
         "column": kwargs.get("column") or kwargs.get("column_A"),
         "kwargs": kwargs,
         "success": bool(r.success),
-        "observed": _plain(result.get("observed_value")),
+        "observed": plain(result.get("observed_value")),
         "unexpected_count": int(result.get("unexpected_count") or 0),
-        "examples": [_plain(e) for e in examples[:max_examples]],
+        "examples": [plain(e) for e in examples[:max_examples]],
     }
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars and containers -> JSON-friendly Python values."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):
-        try:
-            return value.item()
-        except (ValueError, TypeError):
-            return str(value)
-    return value

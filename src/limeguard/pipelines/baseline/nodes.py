@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,28 +12,13 @@ from torch import nn
 
 from limeguard.cifar.imageset import ImageSet
 from limeguard.config import from_params
-from limeguard.models import build_model
+from limeguard.models import ModelChoice, build_model
 from limeguard.runtime import RuntimeConfig, resolve_device
 from limeguard.training import TrainConfig, train_model
+from limeguard.training.checkpoint import run_directory
 from limeguard.training.distributed import run_training
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ModelChoice:
-    """``params:baseline.model``: the architecture and its builder options."""
-
-    arch: str = "cnn_small"
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CheckpointDirs:
-    """``params:baseline.checkpoint_dirs``: where each baseline keeps its per-epoch checkpoints."""
-
-    standard: str = "data/06_models/checkpoints/standard"
-    adversarial: str = "data/06_models/checkpoints/adversarial"
 
 
 def train_baseline(
@@ -61,14 +43,3 @@ def train_baseline(
         "data_source": train.meta.get("note", train.meta.get("source", "")),
     }
     return result.model.cpu(), result.history
-
-
-def run_directory(root: str, *identity: Any) -> Path:
-    """``root/<hash>``: one checkpoint folder per (model, recipe, training data).
-
-    A rerun with the same settings resumes there; a changed setting starts a fresh folder instead
-    of colliding with checkpoints of another configuration.
-    """
-    parts = [json.dumps(x, sort_keys=True, default=str) if not isinstance(x, ImageSet)
-             else hashlib.sha1(x.ids.numpy().tobytes()).hexdigest() for x in identity]
-    return Path(root) / hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]

@@ -9,9 +9,15 @@ import torch
 from limeguard.cifar.imageset import ImageSet
 from limeguard.cifar.sources import SourceConfig, load_cifar
 from limeguard.cifar.splits import SplitConfig, make_splits
-from limeguard.cifar.spurious import CueConfig, cued_selection, make_cue, plant_aligned, plant_swapped
+from limeguard.cifar.spurious import (
+    CueConfig,
+    cue_record,
+    cued_selection,
+    make_cue,
+    plant_aligned,
+    plant_swapped,
+)
 from limeguard.config import from_params
-from limeguard.datasets.tensors import META_KEY
 from limeguard.validation.data_gate import DataGateConfig, raise_on_failure, validate_splits
 
 SPLITS = ("train", "val", "test", "probe")
@@ -47,14 +53,7 @@ def plant_spurious_cue(
     aligned = [plant_aligned(images, cue, chosen[name]) for name, images in splits.items()]
     swapped = [plant_swapped(splits[name], cue, chosen[name], cfg.seed + 1)
                for name in ("val", "test")]
-    record = {"class_masks": cue.masks(*train.images.shape[2:]).to(torch.uint8),
-              "positions": cue.positions, "colours": cue.colours, "patterns": cue.patterns,
-              "train_cued_ids": train.ids[chosen["train"]],
-              "test_cued_ids": test.ids[chosen["test"]],
-              META_KEY: {"fraction": cfg.fraction, "patch_size": cfg.patch_size,
-                         "seed": cfg.seed, "placement": cfg.placement, "content": cfg.content,
-                         "margin": cfg.margin, "object_box": cfg.object_box,
-                         "classes": list(train.classes)}}
+    record = cue_record(cue, cfg, train, test, chosen["train"], chosen["test"])
     return (*aligned, *swapped, record, test)
 
 

@@ -82,7 +82,8 @@ def check_masking(
     violations are reported, not raised."""
     cfg = from_params(EvaluateParams, evaluate, "evaluate").masking
     run = from_params(RuntimeConfig, runtime, "runtime")
-    facts = model_facts(model, test.images, test.labels, cfg, resolve_device(run.device), run.seed)
+    device = resolve_device(run.device)
+    facts = model_facts(model.to(device), test.images, test.labels, cfg, device, run.seed)
     return check_gradient_masking(summarize(common_images(results)), facts, cfg)
 
 

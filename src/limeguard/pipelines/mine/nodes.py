@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -11,53 +10,16 @@ from torch import nn
 
 from limeguard.cifar.imageset import ImageSet
 from limeguard.cifar.spurious import cue_pixel_masks
-from limeguard.config import ConfigError, check_choice, check_int_range, check_seed, from_params
-from limeguard.datasets.tensors import META_KEY
-from limeguard.explain.config import MiningConfig
+from limeguard.config import from_params
+from limeguard.explain.config import MineParams
 from limeguard.explain.figures import explanation_figure
 from limeguard.explain.groundtruth import cue_recovery
 from limeguard.explain.mining import MiningResult, check_fits, mine_spurious
 from limeguard.explain.segmentation import Segmentation, segment_images
 from limeguard.explain.stability import explanation_stability
-from limeguard.refine import mined_masks
+from limeguard.refinement import mined_masks
 from limeguard.runtime import RuntimeConfig, resolve_device
-
-SCOPES = ("probe", "train")
-
-
-@dataclass(frozen=True)
-class MineParams:
-    """``params:mine``.
-
-    Attributes:
-        scope: ``probe`` (the LIME probe set) or ``train`` (the whole training split).
-        mining: the miner (segmentation, LIME engine, criteria).
-        figure_images: images shown in the explanation figure.
-        stability_images: images re-explained with other seeds for the stability metric.
-        stability_seeds: LIME seeds compared pairwise (top-k Jaccard).
-        stability_top_k: k of the top-k Jaccard.
-    """
-
-    scope: str = "probe"
-    mining: MiningConfig = field(default_factory=MiningConfig)
-    figure_images: int = 6
-    stability_images: int = 16
-    stability_seeds: tuple[int, ...] = (0, 1, 2)
-    stability_top_k: int = 5
-
-    def __post_init__(self) -> None:
-        check_choice("scope", self.scope, SCOPES)
-        for name in ("figure_images", "stability_images", "stability_top_k"):
-            check_int_range(name, getattr(self, name), 1)
-        for i, seed in enumerate(self.stability_seeds):
-            check_seed(f"stability_seeds[{i}]", seed)
-        if len(set(self.stability_seeds)) < 2:
-            raise ConfigError(f"stability_seeds: need at least two different seeds to compare, "
-                              f"got {list(self.stability_seeds)}")
-        if self.stability_top_k > self.mining.segmentation.n_segments:
-            raise ConfigError(f"stability_top_k: {self.stability_top_k} is more than the "
-                              f"{self.mining.segmentation.n_segments} superpixels asked for "
-                              "(mining.segmentation.n_segments); the top-k would be every one")
+from limeguard.safetensors_io import META_KEY
 
 
 def choose_mining_images(probe: ImageSet, train: ImageSet, mine: dict[str, Any]) -> ImageSet:
@@ -87,6 +49,7 @@ def mine_model(
     with the planted ``cue`` record (the planted-cue variant) the figure outlines the cue."""
     cfg = from_params(MineParams, mine, "mine")
     device = resolve_device(from_params(RuntimeConfig, runtime, "runtime").device)
+    model = model.to(device)
     seg = _segmentation(segments, images)
     ids = images.ids.tolist()
     result = mine_spurious(model, images.images, images.labels, ids, cfg.mining, device,
@@ -94,17 +57,22 @@ def mine_model(
     truth = None if cue is None else _truth(images, cue)
     figure = explanation_figure(images.images, result, ids[: cfg.figure_images], cfg.figure_images,
                                 cue=truth)
-    k = min(cfg.stability_images, len(images))
-    stability = explanation_stability(
-        model, images.images[:k], images.labels[:k], _subset(seg, k), ids[:k], cfg.mining, device,
-        seeds=cfg.stability_seeds, k=cfg.stability_top_k,
-    )
+    stability = _stability(model, images, seg, cfg, device)
     return result.table, _masks(result, images, seg), result.summary, figure, {
         **stability, "thresholds": result.thresholds,
         "share_spurious": float(result.table["spurious"].mean()) if len(result.table) else 0.0,
         "pixel_share_spurious": float(result.pixel_masks.float().mean()) if len(images) else 0.0,
         "degenerate_criteria": result.degenerate,
     }
+
+
+def _stability(model: nn.Module, images: ImageSet, seg: Segmentation, cfg: MineParams,
+               device: torch.device) -> dict[str, Any]:
+    k = min(cfg.stability_images, len(images))
+    return explanation_stability(
+        model, images.images[:k], images.labels[:k], _subset(seg, k), images.ids.tolist()[:k],
+        cfg.mining, device, seeds=cfg.stability_seeds, k=cfg.stability_top_k,
+    )
 
 
 def recover_cue(

@@ -10,6 +10,7 @@ from torch import nn
 
 from limeguard.cifar.imageset import ImageSet
 from limeguard.config import from_params
+from limeguard.refinement.rounds import RoundsParams, cue_neutral_validation
 from limeguard.runtime import RuntimeConfig, resolve_device
 from limeguard.tuning import TuneConfig, TuneData, tune_refinement
 from limeguard.tuning import outputs as tune_outputs
@@ -27,8 +28,6 @@ def base_params(rounds: dict[str, Any], mine: dict[str, Any]) -> dict[str, dict[
 def counterfactual_validation(val: ImageSet, masks: dict[str, Any], rounds: dict[str, Any]
                               ) -> ImageSet:
     """The cue-neutral validation images the rounds select on (``tune.objective.images``)."""
-    from limeguard.pipelines.rounds.nodes import RoundsParams, cue_neutral_validation
-
     cfg = from_params(RoundsParams, rounds, "rounds")
     return cue_neutral_validation(val, masks, dataclasses.replace(cfg, selection="counterfactual"),
                                   None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from limeguard.refine import (
+from limeguard.refinement import (
     masks_for_training_set,
     render_superpixel_scores,
     sensitivity_for_training_set,

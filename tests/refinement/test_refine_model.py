@@ -1,17 +1,21 @@
-"""refine_model: a short run through train_model, the empty-mask flag, shape errors."""
+"""refine_model: a short run through train_model, the empty-mask flag, shape errors, the
+training recipe's attack."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from limeguard.refine import RefineConfig, RefineResult, refine_model
+from limeguard.attacks.pgd import PGD
+from limeguard.refinement import RefineConfig, RefineResult, build_refine_attack, refine_model
 from limeguard.training import TrainConfig, TrainResult
-from tests.refine.conftest import images, random_masks, tiny_net
+from limeguard.training.config import AttackSettings
+from tests.refinement.conftest import images, random_masks, tiny_net
 
-TRAIN = TrainConfig(method="pgd_at", epochs=1, batch_size=32, attack_steps=1, val_steps=1,
-                    val_max_images=16, lr=0.05)  # fmt: skip
-REFINE = RefineConfig(steps=1, alpha_255=2.0)
+TRAIN = TrainConfig(method="pgd_at", epochs=1, batch_size=32,
+                    attack=AttackSettings(steps=1, alpha_255=2.0), val_steps=1, val_max_images=16,
+                    lr=0.05)  # fmt: skip
+REFINE = RefineConfig()
 
 
 def test_one_epoch_on_64_images() -> None:
@@ -47,3 +51,13 @@ def test_mask_shape_mismatch_is_named() -> None:
     with pytest.raises(ValueError, match=r"\(7, 12, 12\)"):
         refine_model(tiny_net(), tx, ty, tx, ty, torch.zeros(7, 12, 12), None, REFINE, TRAIN,
                      progress=False)  # fmt: skip
+
+
+def test_the_attack_is_the_training_recipes() -> None:
+    recipe = AttackSettings(eps_255=4.0, alpha_255=1.0, steps=3, random_start=False)
+    assert build_refine_attack(RefineConfig(augment="pgd"), recipe) == PGD(
+        4.0, 1.0, steps=3, random_start=False, train_mode=True)
+    fast = build_refine_attack(RefineConfig(augment="fgsm_rs"), recipe)
+    assert (fast.eps_255, fast.alpha_255, fast.steps) == (4.0, 5.0, 1)  # 1.25 ε, one step
+    assert build_refine_attack(RefineConfig(augment="none"), recipe) is None
+

@@ -11,9 +11,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from limeguard.refine.config import RefineConfig
-from limeguard.refine.loss import RefinementLoss
-from limeguard.refine.masking import check_mask_shape
+from limeguard.refinement.config import RefineConfig
+from limeguard.refinement.loss import RefinementLoss
+from limeguard.refinement.masking import check_mask_shape
 from limeguard.training import TrainConfig, TrainResult, train_model
 from limeguard.training.evaluation import Evaluator
 
@@ -54,7 +54,8 @@ def refine_model(
     evaluator: Evaluator | None = None,
 ) -> RefineResult:
     """Fine-tune ``model`` with :class:`RefinementLoss` (the optimiser, schedule, epochs,
-    validation and guards come from ``train_cfg``; its ``method`` only names the run).
+    validation, guards and attack settings come from ``train_cfg``; its ``method`` only names the
+    run).
 
     Args:
         model: the previous round's model (trained in place).
@@ -63,7 +64,7 @@ def refine_model(
         masks: (N, H, W) or (N, 1, H, W) spurious masks in [0, 1] of the training images.
         sensitivity: (N, 1, H, W) or (N, H, W) weights >= 0, or None (1 everywhere).
         refine_cfg: the refinement loss configuration.
-        train_cfg: the training recipe.
+        train_cfg: the training recipe; its ``attack`` sets ``refine_cfg.augment``'s attack.
         device: where batches run.
         checkpoint_dir: per-epoch checkpoints and resume (see ``train_model``).
         progress: show a progress bar.
@@ -74,11 +75,12 @@ def refine_model(
 
     Raises:
         ValueError: masks (or sensitivity) whose shape does not match the images (both named).
+        ConfigError: augmentation with ``train_cfg.attack.eps_255`` 0.
         NonFiniteLossError: the loss became NaN/inf.
     """
     check_mask_shape(train_x, masks, ("train_x", "masks"))
-    _warn_if_attacks_differ(refine_cfg, train_cfg)
-    loss = RefinementLoss(refine_cfg, masks, sensitivity)
+    _warn_if_attack_kind_differs(refine_cfg, train_cfg)
+    loss = RefinementLoss(refine_cfg, masks, sensitivity, attack=train_cfg.attack)
     rows: list[dict[str, Any]] = []
 
     def collect(epoch: int, _model: nn.Module, row: dict[str, Any]) -> None:
@@ -98,19 +100,11 @@ def refine_model(
     )  # fmt: skip
 
 
-def _warn_if_attacks_differ(refine_cfg: RefineConfig, train_cfg: TrainConfig) -> None:
-    """The matched control trains with ``train_cfg``'s attack: say so when refinement's differs."""
-    if not refine_cfg.augmentation_active:
-        return
-    ours = (refine_cfg.augment, refine_cfg.eps_255, refine_cfg.alpha_255, refine_cfg.steps)
-    theirs = ({"pgd_at": "pgd"}.get(train_cfg.method, train_cfg.method), train_cfg.eps_255,
-              train_cfg.alpha_255, train_cfg.attack_steps)  # fmt: skip
-    if refine_cfg.augment == "fgsm_rs":
-        ours, theirs = ours[:2], theirs[:2]  # FGSM-RS: step from the ratio, one step
-    if ours != theirs:
-        log.warning(
-            "refine: attack (augment, eps_255, alpha_255, steps) = %s differs from the "
-            "training recipe's %s; the matched control uses the latter",
-            ours,
-            theirs,
-        )
+def _warn_if_attack_kind_differs(refine_cfg: RefineConfig, train_cfg: TrainConfig) -> None:
+    """The matched control trains with ``train_cfg.method``: say so when ``refine_cfg.augment``
+    is another attack (both take their settings from ``train_cfg.attack``)."""
+    control = {"pgd_at": "pgd"}.get(train_cfg.method, train_cfg.method)
+    if refine_cfg.augmentation_active and refine_cfg.augment != control:
+        log.warning("refine: augment %r differs from the training recipe's method %r; the "
+                    "matched control trains with the latter", refine_cfg.augment,
+                    train_cfg.method)  # fmt: skip

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from limeguard.refine.masking import as_mask_batch
+from limeguard.refinement.masking import as_mask_batch
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ Library code (never imports Kedro). Entry points: :class:`RefinementLoss` (a ``B
 :func:`limeguard.training.train_model`) and :func:`refine_model` with a :class:`RefineConfig`.
 """
 
-from limeguard.refine.config import ABLATIONS, AUGMENTS, FILLS, MASK_SOURCES, PENALTIES, RefineConfig
-from limeguard.refine.loss import TERMS, RefinementLoss, build_refine_attack
-from limeguard.refine.masking import (
+from limeguard.refinement.config import ABLATIONS, AUGMENTS, FILLS, MASK_SOURCES, PENALTIES, RefineConfig
+from limeguard.refinement.loss import TERMS, RefinementLoss, build_refine_attack
+from limeguard.refinement.masking import (
     apply_mask,
     as_mask_batch,
     check_mask_shape,
@@ -15,9 +15,9 @@ from limeguard.refine.masking import (
     fill_values,
     gaussian_blur,
 )
-from limeguard.refine.penalty import input_gradient_penalty, sensitivity_penalty
-from limeguard.refine.refine import RefineResult, refine_model
-from limeguard.refine.training_masks import (
+from limeguard.refinement.penalty import input_gradient_penalty, sensitivity_penalty
+from limeguard.refinement.refine import RefineResult, refine_model
+from limeguard.refinement.training_masks import (
     masks_for_training_set,
     mined_masks,
     render_superpixel_scores,

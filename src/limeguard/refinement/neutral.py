@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from limeguard.refine.masking import as_mask_batch, counterfactual_donors, counterfactual_fill
+from limeguard.refinement.masking import as_mask_batch, counterfactual_donors, counterfactual_fill
 
 
 def counterfactual_images(images: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor,

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from limeguard.refine import (
+from limeguard.refinement import (
     apply_mask,
     counterfactual_donors,
     counterfactual_fill,
     fill_values,
     gaussian_blur,
 )
-from limeguard.refine.neutral import counterfactual_images
-from tests.refine.conftest import images, random_masks
+from limeguard.refinement.neutral import counterfactual_images
+from tests.refinement.conftest import images, random_masks
 
 
 def test_formula_with_a_tensor_fill() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from limeguard.config import ConfigError, from_params
-from limeguard.refine import ABLATIONS, RefineConfig
+from limeguard.refinement import ABLATIONS, RefineConfig
+from limeguard.training.config import AttackSettings
 
 
 def test_defaults_turn_every_term_on() -> None:
@@ -38,11 +39,9 @@ def test_presets_choose_the_terms() -> None:
         ({"alpha": -1.0}, "alpha"),
         ({"lambda_reg": float("nan")}, "lambda_reg"),
         ({"blur_sigma": 0}, "blur_sigma"),
-        ({"steps": 0}, "steps"),
         ({"ablation": "masking"}, "ablation"),
         ({"ablation": "masking_only", "use_augmentation": True}, "use_augmentation"),
         ({"class_mask_threshold": 2.0}, "class_mask_threshold"),
-        ({"eps_255": 0}, "eps_255"),
         ({"lamda_reg": 1.0}, "lambda_reg"),
         ({"lambda_reg": -1.0}, "lambda_reg"),
         ({"lambda_reg": float("inf")}, "lambda_reg"),
@@ -54,6 +53,21 @@ def test_presets_choose_the_terms() -> None:
 def test_bad_values_name_the_key(params: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=key):
         from_params(RefineConfig, params, "refine")
+
+
+@pytest.mark.parametrize("key", ["eps_255", "alpha_255", "steps", "fgsm_alpha_ratio"])
+def test_the_attack_settings_are_the_training_recipes(key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"refine: unknown parameter '{key}'"):
+        from_params(RefineConfig, {key: 1}, "refine")
+
+
+def test_augmentation_needs_an_attack_radius() -> None:
+    flat = AttackSettings(eps_255=0)
+    with pytest.raises(ConfigError, match=r"rounds\.train\.attack\.eps_255: must be > 0 with augment 'pgd'"):
+        RefineConfig().check_attack(flat, "rounds.train.attack")
+    RefineConfig(augment="none").check_attack(flat)
+    RefineConfig(use_augmentation=False).check_attack(flat)
+    RefineConfig().check_attack(AttackSettings())
 
 
 def test_switches_without_preset_are_free() -> None:

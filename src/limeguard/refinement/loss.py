@@ -9,15 +9,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from limeguard.attacks.pgd import PGD, fgsm_rs
-from limeguard.refine.config import RefineConfig
-from limeguard.refine.masking import (
+from limeguard.refinement.config import RefineConfig
+from limeguard.refinement.masking import (
     apply_mask,
     as_mask_batch,
     counterfactual_donors,
     counterfactual_fill,
     fill_values,
 )
-from limeguard.refine.penalty import input_gradient_penalty
+from limeguard.refinement.penalty import input_gradient_penalty
+from limeguard.training.config import AttackSettings
 from limeguard.training.losses import LossOutput
 
 log = logging.getLogger(__name__)
@@ -25,14 +26,16 @@ log = logging.getLogger(__name__)
 TERMS = ("adversarial", "base", "masking", "regularization", "consistency")
 
 
-def build_refine_attack(cfg: RefineConfig) -> PGD | None:
-    """The attack of the first term (None when augmentation is off)."""
+def build_refine_attack(cfg: RefineConfig, attack: AttackSettings) -> PGD | None:
+    """The attack of the first term: ``cfg.augment`` with the training recipe's ``attack``
+    settings (None when augmentation is off)."""
     if not cfg.augmentation_active:
         return None
+    cfg.check_attack(attack)
     if cfg.augment == "fgsm_rs":
-        return fgsm_rs(cfg.eps_255, cfg.fgsm_alpha_ratio, train_mode=cfg.attack_train_mode)
-    return PGD(cfg.eps_255, cfg.alpha_255, steps=cfg.steps, random_start=cfg.random_start,
-               train_mode=cfg.attack_train_mode)  # fmt: skip
+        return fgsm_rs(attack.eps_255, attack.fgsm_alpha_ratio, train_mode=attack.train_mode)
+    return PGD(attack.eps_255, attack.alpha_255, steps=attack.steps,
+               random_start=attack.random_start, train_mode=attack.train_mode)  # fmt: skip
 
 
 class RefinementLoss:
@@ -55,13 +58,17 @@ class RefinementLoss:
         cfg: the refinement configuration.
         masks: (N, H, W) or (N, 1, H, W) masks in [0, 1] of the training split (1 = spurious).
         sensitivity: (N, 1, H, W) or (N, H, W) weights >= 0 (null: 1 everywhere).
+        attack: the settings of ``cfg.augment``'s attack: the training recipe's
+            (``TrainConfig.attack``), so that the matched control trains against the same one.
 
     Raises:
         ValueError: bad mask values, or sensitivity maps of another shape than the masks.
+        ConfigError: augmentation with an attack of radius 0.
     """
 
     def __init__(
-        self, cfg: RefineConfig, masks: torch.Tensor, sensitivity: torch.Tensor | None = None
+        self, cfg: RefineConfig, masks: torch.Tensor, sensitivity: torch.Tensor | None = None,
+        *, attack: AttackSettings,
     ) -> None:
         self.cfg = cfg
         self.masks = as_mask_batch(masks)  # (N, 1, H, W)
@@ -69,7 +76,7 @@ class RefinementLoss:
         self.weights = self._weights(sensitivity) if use_sensitivity else self.masks
         self.has_mask = self.masks.flatten(1).amax(1) > 0  # (N,)
         self.empty_spurious_set = not bool(self.has_mask.any())
-        self.attack = build_refine_attack(cfg)
+        self.attack = build_refine_attack(cfg, attack)
         self._on: dict[torch.device, tuple[torch.Tensor, ...]] = {}
         self._sums: dict[str, torch.Tensor] = {}
         self._batches = 0

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from limeguard.refine import input_gradient_penalty, sensitivity_penalty
-from tests.refine.conftest import images, random_masks, tiny_net
+from limeguard.refinement import input_gradient_penalty, sensitivity_penalty
+from tests.refinement.conftest import images, random_masks, tiny_net
 
 
 def _linear() -> nn.Module:

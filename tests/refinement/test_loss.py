@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from limeguard.refine import (
+from limeguard.refinement import (
     RefineConfig,
     RefinementLoss,
     apply_mask,
@@ -16,17 +16,18 @@ from limeguard.refine import (
     sensitivity_penalty,
 )
 from limeguard.training import LossOutput
-from tests.refine.conftest import CountingNet, images, random_masks, tiny_net
+from limeguard.training.config import AttackSettings
+from tests.refinement.conftest import CountingNet, images, random_masks, tiny_net
 
 # the first version's terms: half of each batch blurred, the loss-gradient penalty
-FAST = dict(steps=2, alpha_255=2.0, mask_fraction=0.5, fill="blur", penalty="loss_gradient",
-            lambda_reg=10.0)
+FAST = dict(mask_fraction=0.5, fill="blur", penalty="loss_gradient", lambda_reg=10.0)
+ATTACK = AttackSettings(steps=2, alpha_255=2.0)  # the training recipe's attack
 
 
 def _run(cfg: RefineConfig, masks: torch.Tensor, sensitivity=None):
     model = CountingNet(tiny_net())
     x, y = images(8, seed=1)
-    loss = RefinementLoss(cfg, masks, sensitivity)
+    loss = RefinementLoss(cfg, masks, sensitivity, attack=ATTACK)
     out = loss(model, x, y, torch.arange(8))
     return out, model.calls, loss.pop_term_means()
 
@@ -57,7 +58,7 @@ def test_values_of_masking_and_regularization_terms() -> None:
     x, y = images(8, seed=3)
     m = random_masks(8, seed=4)
     s = torch.rand(8, 12, 12) + 0.5
-    loss = RefinementLoss(cfg, m, s)(model, x, y, torch.arange(8))
+    loss = RefinementLoss(cfg, m, s, attack=ATTACK)(model, x, y, torch.arange(8))
     expected = (F.cross_entropy(model(x), y)
                 + 0.5 * F.cross_entropy(model(apply_mask(x, m, "mean")), y)
                 + 3.0 * sensitivity_penalty(model, x, y, (s * m)[:, None]))  # fmt: skip
@@ -70,7 +71,7 @@ def test_index_selects_the_images_masks() -> None:
     masks[13] = 1.0  # only training image 13 is flagged: fully zeroed
     model = CountingNet(tiny_net().eval())
     x, y = images(2, seed=5)
-    out = RefinementLoss(cfg, masks)(model, x, y, torch.tensor([4, 13]))
+    out = RefinementLoss(cfg, masks, attack=ATTACK)(model, x, y, torch.tensor([4, 13]))
     assert model.calls == [2, 1]  # the masking term runs on the one flagged image
     expected = F.cross_entropy(model(x), y) + F.cross_entropy(model(torch.zeros(1, 3, 12, 12)),
                                                               y[1:])  # fmt: skip
@@ -85,25 +86,25 @@ def test_mask_fraction_zero_masks_nothing() -> None:
 
 def test_empty_spurious_set_is_adversarial_fine_tuning() -> None:
     cfg = RefineConfig(**FAST)
-    loss = RefinementLoss(cfg, torch.zeros(8, 12, 12))
+    loss = RefinementLoss(cfg, torch.zeros(8, 12, 12), attack=ATTACK)
     assert loss.empty_spurious_set
     model = CountingNet(tiny_net())
     x, y = images(8, seed=7)
     out = loss(model, x, y, torch.arange(8))
     assert model.calls == [8, 8, 8] and torch.isfinite(out.loss)
     assert set(loss.pop_term_means()) == {"term_adversarial"}
-    assert not RefinementLoss(cfg, random_masks(8, seed=8)).empty_spurious_set
+    assert not RefinementLoss(cfg, random_masks(8, seed=8), attack=ATTACK).empty_spurious_set
 
 
 def test_mismatched_shapes_are_named() -> None:
     cfg = RefineConfig(**FAST)
     x, y = images(2, seed=9)
     with pytest.raises(ValueError, match=r"\(4, 1, 8, 8\).*\(2, 3, 12, 12\)"):
-        RefinementLoss(cfg, torch.ones(4, 8, 8))(tiny_net(), x, y, torch.arange(2))
+        RefinementLoss(cfg, torch.ones(4, 8, 8), attack=ATTACK)(tiny_net(), x, y, torch.arange(2))
     with pytest.raises(ValueError, match=r"sensitivity of shape \(4, 6, 6\).*\(4, 1, 12, 12\)"):
-        RefinementLoss(cfg, torch.ones(4, 12, 12), torch.ones(4, 6, 6))
+        RefinementLoss(cfg, torch.ones(4, 12, 12), torch.ones(4, 6, 6), attack=ATTACK)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        RefinementLoss(cfg, torch.full((4, 12, 12), 2.0))
+        RefinementLoss(cfg, torch.full((4, 12, 12), 2.0), attack=ATTACK)
 
 
 def test_counterfactual_terms_and_consistency() -> None:
@@ -113,7 +114,7 @@ def test_counterfactual_terms_and_consistency() -> None:
     x, y = images(8, seed=3)
     m = random_masks(8, seed=4)
     torch.manual_seed(11)
-    loss = RefinementLoss(cfg, m)(model, x, y, torch.arange(8))
+    loss = RefinementLoss(cfg, m, attack=ATTACK)(model, x, y, torch.arange(8))
     torch.manual_seed(11)
     torch.rand(8)  # the draw that chooses the masked images (all of them here)
     x_cf = counterfactual_fill(x, m[:, None], counterfactual_donors(y), torch.ones(8, dtype=bool))

@@ -7,7 +7,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from limeguard.refine.config import FILLS
+from limeguard.refinement.config import FILLS
 
 
 def as_mask_batch(masks: torch.Tensor, name: str = "masks") -> torch.Tensor:

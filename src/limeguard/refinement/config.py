@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from limeguard.config import ConfigError, check_choice, check_int_range, check_real_range
+from limeguard.config import ConfigError, check_choice, check_real_range
+from limeguard.training.config import AttackSettings
 
 FILLS = ("counterfactual", "blur", "mean", "zero")
 AUGMENTS = ("pgd", "fgsm_rs", "none")
@@ -24,7 +25,9 @@ _SWITCHES = ("use_masking", "use_regularization", "use_augmentation")
 class RefineConfig:
     """Refinement loss ``CE(f(x_adv), y) + alpha CE(f(x_masked), y) + lambda_reg penalty``.
 
-    ``params:refine`` in Kedro; ε and steps in pixel units of 1/255.
+    ``params:refine`` in Kedro. The attack's settings (ε, step, steps) are not here: the first
+    term uses the training recipe's ``attack`` (:class:`~limeguard.training.config.AttackSettings`,
+    ``rounds.train.attack``), the one the matched control trains with.
 
     Attributes:
         ablation: preset of the three switches: ``all``, ``masking_only``,
@@ -61,13 +64,8 @@ class RefineConfig:
             from the batch with its masked fraction masked (the "adversarial examples of the
             masked inputs" of METHOD.md), whether or not the masking term is on. With only augmentation on and this off,
             refinement is plain adversarial fine-tuning (the matched control).
-        augment: attack of the first term: ``pgd``, ``fgsm_rs`` or ``none`` (clean CE).
-        eps_255: attack radius (8 = 8/255).
-        alpha_255: PGD step size.
-        steps: PGD steps.
-        random_start: PGD random start in the ε-ball.
-        fgsm_alpha_ratio: FGSM-RS step as a multiple of ε.
-        attack_train_mode: generate adversarial examples with the model in train mode.
+        augment: attack of the first term: ``pgd``, ``fgsm_rs`` (with the training recipe's
+            attack settings) or ``none`` (clean CE).
         class_mask_threshold: for :func:`masks_for_training_set`: an unprobed image gets its
             class's aggregate mask binarised at >= this share (null: the soft share itself).
     """
@@ -86,12 +84,6 @@ class RefineConfig:
     consistency_weight: float = 0.0
     adv_on_masked: bool = True
     augment: str = "pgd"
-    eps_255: float = 8.0
-    alpha_255: float = 2.0
-    steps: int = 10
-    random_start: bool = True
-    fgsm_alpha_ratio: float = 1.25
-    attack_train_mode: bool = True
     class_mask_threshold: float | None = 0.5
 
     def __post_init__(self) -> None:
@@ -105,14 +97,8 @@ class RefineConfig:
         check_real_range("alpha", self.alpha, 0.0, 1e6)
         check_real_range("lambda_reg", self.lambda_reg, 0.0, 1e9)
         check_real_range("consistency_weight", self.consistency_weight, 0.0, 1e6)
-        check_real_range("eps_255", self.eps_255, 0.0, 64.0)
-        check_real_range("alpha_255", self.alpha_255, 0.0, 64.0, low_open=True)
-        check_real_range("fgsm_alpha_ratio", self.fgsm_alpha_ratio, 0.0, 4.0, low_open=True)
-        check_int_range("steps", self.steps, 1)
         if self.class_mask_threshold is not None:
             check_real_range("class_mask_threshold", self.class_mask_threshold, 0.0, 1.0)
-        if self.augmentation_active and self.eps_255 == 0:
-            raise ConfigError(f"eps_255: must be > 0 with augment {self.augment!r}")
 
     def _resolve_switches(self) -> None:
         if self.ablation is not None:
@@ -133,6 +119,11 @@ class RefineConfig:
     def augmentation_active(self) -> bool:
         """Whether the first term trains on adversarial examples."""
         return bool(self.use_augmentation) and self.augment != "none"
+
+    def check_attack(self, attack: AttackSettings, where: str = "train.attack") -> None:
+        """``ConfigError`` (naming ``where``) if the first term would attack with radius 0."""
+        if self.augmentation_active and attack.eps_255 == 0:
+            raise ConfigError(f"{where}.eps_255: must be > 0 with augment {self.augment!r}")
 
     @property
     def terms(self) -> tuple[str, ...]:

@@ -7,8 +7,8 @@ import copy
 import pytest
 import torch
 
-from limeguard.refine import RefineConfig, refine_model
-from limeguard.refine.neutral import counterfactual_images
+from limeguard.refinement import RefineConfig, refine_model
+from limeguard.refinement.neutral import counterfactual_images
 from limeguard.training import TrainConfig
 from tests.explain.planted import CUE_COLOURS, CUED_CLASSES, PATCH, PLACEMENTS, make_images, train_model
 
