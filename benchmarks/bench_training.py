@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from limeguard.training import TrainConfig, train_model
+from limeguard.training import AttackSettings, TrainConfig, train_model
 
 BATCH = 128
 LR = 0.1
@@ -102,7 +102,7 @@ def library_loop(
 ) -> None:  # fmt: skip
     """The same epoch through ``train_model``."""
     cfg = TrainConfig(method=method, epochs=1, batch_size=BATCH, lr=LR, schedule="cosine",
-                      attack_steps=pgd_steps, val_steps=1, channels_last=True, co_guard=False,
+                      attack=AttackSettings(steps=pgd_steps), val_steps=1, channels_last=True, co_guard=False,
                       eval_batch_size=VAL_IMAGES, amp="off")  # fmt: skip
     train_model(model, x, y, vx, vy, cfg, device=device, checkpoint_dir=None, progress=False)
 

@@ -74,10 +74,13 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_every_node_of_the_refine_job_ran(smoke_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kedro.framework.project import configure_project
+
     from limeguard.pipeline_registry import register_pipelines
 
     monkeypatch.chdir(smoke_run)  # the DAG of the copy's paper_smoke env (its conf, 3 rounds)
     monkeypatch.setenv("KEDRO_ENV", ENV)
+    configure_project("limeguard")
     refine = {n.name for n in register_pipelines()["refine"].nodes}
     timings = json.loads((smoke_run / f"data/{ENV}/08_reporting/node_timings.json").read_text())
     assert set(timings) == refine

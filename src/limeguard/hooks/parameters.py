@@ -100,10 +100,7 @@ def check_key_ranges(params: dict[str, Any]) -> None:
 
     for key in ("evaluate.max_images", "evaluate.bound_images"):
         check(key, check_int_range, 1, optional=True)  # null: every image
-    for key in ("evaluate.attacks.seed", "tune.sampler.seed"):
-        check(key, check_seed)
-    for key in ("tune.pruner.n_startup_trials", "tune.pruner.n_warmup_steps"):
-        check(key, check_int_range, 0)
+    check("evaluate.attacks.seed", check_seed)
     check("report.min_correlation", check_fraction)
 
 

@@ -68,6 +68,7 @@ class RoundsParams:
             raise ConfigError(f"rounds.count: must be >= 0, got {self.count}")
         if self.selection not in SELECTIONS:
             raise ConfigError(f"rounds.selection: use one of {SELECTIONS}, got {self.selection!r}")
+        self.refine.check_attack(self.train.attack, "rounds.train.attack")
 
     def for_run(self, run_seed: int) -> RoundsParams:
         """The recipe with its seed offset by ``runtime.seed`` (see ``TrainConfig.for_run``)."""
@@ -121,7 +122,8 @@ def run_round(
         log.error("round %d diverged (%s); keeping the last good weights", round_index, err)
         result, stop_reason = last_good(previous, cfg.train, checkpoint), "diverged"
     info = _round_info(result, cfg, neutral, train_masks, round_index, stop_reason)
-    result.model.checkpoint_metadata = {"round": round_index, "refine": to_params(cfg.refine)}
+    result.model.checkpoint_metadata = {"round": round_index, "refine": to_params(cfg.refine),
+                                        "attack": to_params(cfg.train.attack)}
     return result.model.cpu(), result.history, info
 
 

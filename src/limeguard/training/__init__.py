@@ -9,7 +9,7 @@ from limeguard.training.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from limeguard.training.config import METHODS, SCHEDULES, TrainConfig
+from limeguard.training.config import METHODS, SCHEDULES, AttackSettings, TrainConfig
 from limeguard.training.errors import CheckpointError, NonFiniteLossError
 from limeguard.training.evaluation import Evaluator, PGDValidator
 from limeguard.training.loop import HISTORY_COLUMNS, TrainResult, train_model
@@ -25,6 +25,7 @@ from limeguard.training.losses import (
 from limeguard.training.schedule import lr_at
 
 __all__ = [
+    "AttackSettings",
     "HISTORY_COLUMNS",
     "METHODS",
     "SCHEDULES",

@@ -172,15 +172,6 @@ class TrainConfig:
         if self.adversarial and self.attack.eps_255 == 0:
             raise ConfigError(f"attack.eps_255: must be > 0 for method {self.method!r}")
 
-    # Read-only aliases of ``attack``'s settings for ``training.losses.build_batch_loss`` until it
-    # reads ``cfg.attack`` itself (issue 22); neither fields nor conf keys.
-    eps_255 = property(lambda self: self.attack.eps_255)
-    alpha_255 = property(lambda self: self.attack.alpha_255)
-    attack_steps = property(lambda self: self.attack.steps)
-    random_start = property(lambda self: self.attack.random_start)
-    fgsm_alpha_ratio = property(lambda self: self.attack.fgsm_alpha_ratio)
-    attack_train_mode = property(lambda self: self.attack.train_mode)
-
     @property
     def adversarial(self) -> bool:
         """Whether the method trains on perturbed inputs."""

@@ -126,20 +126,13 @@ class TradesLoss:
 
 
 def build_batch_loss(cfg: TrainConfig) -> BatchLoss:
-    """The strategy of ``cfg.method`` with the configured attack."""
+    """The strategy of ``cfg.method`` with the configured attack (``cfg.attack``)."""
+    a = cfg.attack
     if cfg.method == "standard":
         return StandardLoss()
     if cfg.method == "pgd_at":
-        attack = PGD(
-            cfg.eps_255,
-            cfg.alpha_255,
-            steps=cfg.attack_steps,
-            random_start=cfg.random_start,
-            train_mode=cfg.attack_train_mode,
-        )
-        return AdversarialLoss(attack)
+        return AdversarialLoss(PGD(a.eps_255, a.alpha_255, steps=a.steps,
+                                   random_start=a.random_start, train_mode=a.train_mode))
     if cfg.method == "fgsm_rs":
-        return AdversarialLoss(
-            fgsm_rs(cfg.eps_255, cfg.fgsm_alpha_ratio, train_mode=cfg.attack_train_mode)
-        )
-    return TradesLoss(cfg.trades_beta, cfg.eps_255, cfg.alpha_255, cfg.attack_steps)
+        return AdversarialLoss(fgsm_rs(a.eps_255, a.fgsm_alpha_ratio, train_mode=a.train_mode))
+    return TradesLoss(cfg.trades_beta, a.eps_255, a.alpha_255, a.steps)
