@@ -90,14 +90,7 @@ def evaluate_model(
         (``attacked=False``, ``correct=False``, ``pred`` the clean prediction). An attack with
         ``max_images`` has rows for the first ``max_images`` images only.
     """
-    ids = np.arange(len(images)) if image_ids is None else np.asarray(list(image_ids))
-    if not len(ids) == len(images) == len(labels):
-        raise ValueError(
-            f"images ({len(images)}), labels ({len(labels)}) and image_ids "
-            f"({len(ids)}) differ in length"
-        )
-    if len(set(ids.tolist())) != len(ids):
-        raise ValueError("image_ids: identifiers must be unique")
+    ids = _checked_ids(images, labels, image_ids)
     jobs = plan_jobs(cfg)
     batches = [slice(s, s + cfg.batch_size) for s in range(0, len(images), cfg.batch_size)]
     steps = [(b, j) for b in range(len(batches)) for j in range(-1, len(jobs))]  # -1: clean
@@ -122,10 +115,27 @@ def evaluate_model(
                                attacked))
     results = pd.concat(parts, ignore_index=True)
     log.info("evaluated %d images x %d jobs: %d rows", len(images), len(jobs), len(results))
+    return _in_attack_order(results, cfg)
+
+
+def _checked_ids(images: torch.Tensor, labels: torch.Tensor, image_ids: Sequence | None
+                 ) -> np.ndarray:
+    ids = np.arange(len(images)) if image_ids is None else np.asarray(list(image_ids))
+    if not len(ids) == len(images) == len(labels):
+        raise ValueError(
+            f"images ({len(images)}), labels ({len(labels)}) and image_ids "
+            f"({len(ids)}) differ in length"
+        )
+    if len(set(ids.tolist())) != len(ids):
+        raise ValueError("image_ids: identifiers must be unique")
+    return ids
+
+
+def _in_attack_order(results: pd.DataFrame, cfg: EvalConfig) -> pd.DataFrame:
+    """Clean rows first, then the attacks in ``cfg.attacks`` order, each by ε (stable)."""
     order = {"clean": -1, **{spec.key: i for i, spec in enumerate(cfg.attacks)}}
-    keys = results["attack"].map(order)
     return (
-        results.assign(_order=keys)
+        results.assign(_order=results["attack"].map(order))
         .sort_values(["_order", "eps_255"], kind="stable")
         .drop(columns="_order")
         .reset_index(drop=True)

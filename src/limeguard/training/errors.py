@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 
 class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or infinite.
@@ -28,3 +30,26 @@ class NonFiniteLossError(RuntimeError):
 
 class CheckpointError(RuntimeError):
     """A training checkpoint is unreadable, of another model, or of another configuration."""
+
+
+def check_finite_losses(
+    losses: torch.Tensor, start: int, stop: int, epoch: int, ckpt_dir: Path | None
+) -> None:
+    """Raise :class:`NonFiniteLossError` for the first non-finite loss in ``losses[start:stop]``."""
+    bad = ~torch.isfinite(losses[start:stop])
+    if bool(bad.any()):
+        batch = start + int(bad.nonzero()[0, 0])
+        raise NonFiniteLossError(epoch, batch, float(losses[batch]), ckpt_dir)
+
+
+def check_training_data(x: torch.Tensor, y: torch.Tensor, name: str) -> None:
+    """``ValueError`` naming ``name`` unless x is float32 (N, C, H, W) and y int64 (N,), N > 0."""
+    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.dtype != torch.float32:
+        got = f"{getattr(x, 'dtype', type(x))} {tuple(getattr(x, 'shape', ()))}"
+        raise ValueError(f"{name}_x: expected a float32 (N, C, H, W) tensor, got {got}")
+    if not isinstance(y, torch.Tensor) or y.ndim != 1 or y.dtype != torch.int64:
+        raise ValueError(f"{name}_y: expected an int64 (N,) tensor of labels")
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(
+            f"{name}_x/{name}_y: {len(x)} images and {len(y)} labels (need equal, > 0)"
+        )

@@ -23,7 +23,7 @@ from limeguard.training.checkpoint import (
 )
 from limeguard.training.config import TrainConfig
 from limeguard.training.distributed import RankContext
-from limeguard.training.errors import NonFiniteLossError
+from limeguard.training.errors import check_finite_losses, check_training_data
 from limeguard.training.evaluation import Evaluator, PGDValidator
 from limeguard.training.losses import BatchLoss, ExtraLoss, build_batch_loss
 from limeguard.training.precision import Precision, resolve_precision
@@ -100,8 +100,8 @@ def train_model(
         CheckpointError: ``checkpoint_dir`` holds a checkpoint of another configuration or model.
         ValueError: tensors of the wrong shape, dtype or length.
     """
-    _check_data(train_x, train_y, "train")
-    _check_data(val_x, val_y, "val")
+    check_training_data(train_x, train_y, "train")
+    check_training_data(val_x, val_y, "val")
     run = _Run(model, train_x, train_y, val_x, val_y, cfg, torch.device(device), checkpoint_dir,
                extra_loss, batch_loss, evaluator, on_epoch_end, progress)  # fmt: skip
     return run.fit()
@@ -210,12 +210,12 @@ class _Run:
             correct += hits
             seen, done, self.state.step = seen + len(y), b + 1, self.state.step + 1
             if done % sync_every == 0:
-                _check_finite(losses, checked, done, epoch, self.ckpt_dir)
+                check_finite_losses(losses, checked, done, epoch, self.ckpt_dir)
                 checked = done
             if self._probe_collapsed(b):
                 collapsed = True
                 break
-        _check_finite(losses, checked, done, epoch, self.ckpt_dir)
+        check_finite_losses(losses, checked, done, epoch, self.ckpt_dir)
         sums = {"loss": float(losses[:done].sum()), "extra": float(extras[:done].sum()),
                 "correct": float(correct), "seen": seen, "batches": done, "lr": lr}  # fmt: skip
         sums = self.ranks.reduce_sums(sums)
@@ -332,28 +332,6 @@ def _derive_seed(seed: int, epoch: int, stream: int) -> int:
 
 def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-
-
-def _check_finite(
-    losses: torch.Tensor, start: int, stop: int, epoch: int, ckpt_dir: Path | None
-) -> None:
-    """Raise :class:`NonFiniteLossError` for the first non-finite loss in ``losses[start:stop]``."""
-    bad = ~torch.isfinite(losses[start:stop])
-    if bool(bad.any()):
-        batch = start + int(bad.nonzero()[0, 0])
-        raise NonFiniteLossError(epoch, batch, float(losses[batch]), ckpt_dir)
-
-
-def _check_data(x: torch.Tensor, y: torch.Tensor, name: str) -> None:
-    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.dtype != torch.float32:
-        got = f"{getattr(x, 'dtype', type(x))} {tuple(getattr(x, 'shape', ()))}"
-        raise ValueError(f"{name}_x: expected a float32 (N, C, H, W) tensor, got {got}")
-    if not isinstance(y, torch.Tensor) or y.ndim != 1 or y.dtype != torch.int64:
-        raise ValueError(f"{name}_y: expected an int64 (N,) tensor of labels")
-    if len(x) != len(y) or len(x) == 0:
-        raise ValueError(
-            f"{name}_x/{name}_y: {len(x)} images and {len(y)} labels (need equal, > 0)"
-        )
 
 
 def _fmt(row: dict[str, Any]) -> str:
