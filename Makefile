@@ -18,7 +18,7 @@ export KEDRO_LOGGING_CONFIG := conf/logging.yml
 # the env of every kedro (and dvc) command: the DAG's shape and the parameters come from its conf
 export KEDRO_ENV := $(ENV)
 
-.PHONY: install run bench test test-fast lint clean-data check-python
+.PHONY: install run paper-smoke bench test test-fast lint clean-data check-python
 
 # the venv's interpreter when it exists, else $(PYTHON): 3.11, or stop with what to do
 check-python:
@@ -48,12 +48,19 @@ install: $(VENV)/.installed
 run: install
 	$(KEDRO) run --pipelines $(PIPELINE) --env $(ENV)
 
+# the paper env at toy size, on this machine's CPU (a few minutes): conf/paper with the sizes of
+# conf/paper_smoke.yml, derived into the git-ignored conf/paper_smoke/; every node of `refine`,
+# files under data/paper_smoke/ (docs/gpu.md). SMOKE_DEVICE=cuda runs it on a GPU.
+paper-smoke: install
+	$(PY) -m limeguard.derived_env conf/paper_smoke.yml
+	KEDRO_ENV=paper_smoke $(KEDRO) run --pipelines refine --env paper_smoke$(if $(SMOKE_DEVICE), --params runtime.device=$(SMOKE_DEVICE))
+
 # the benchmark scale: the job on 3 seeds, AutoAttack on 5,000 test images (files under data/bench/)
 bench: install
 	KEDRO_ENV=bench $(KEDRO) run --pipelines seeds --env bench
 
 # the suite on one pytest-xdist worker per core (tests that share a finished run stay on one
-# worker: tests/conftest.py); TEST_WORKERS=0 runs it in this process
+# worker: the plugin tests/xdist_groups.py); TEST_WORKERS=0 runs it in this process
 test: install
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 

@@ -88,10 +88,11 @@ def test_the_smoke_env_is_the_paper_env_with_only_its_named_keys_changed(derived
                 "evaluate.attacks.small_eps_linf", "corruptions.corruptions"):
         assert smoke.get(key, MISSING) == paper.get(key, MISSING), key
     assert smoke["baseline.model.arch"] == "resnet18" and smoke["baseline.adversarial.method"] == "pgd_at"
-    labels = [a.get("label") or a["name"] for a in parameters(derived_conf, "paper_smoke")["evaluate"]["attacks"]["attacks"]]
-    assert labels == [a.get("label") or a["name"]
-                      for a in parameters(PROJECT_ROOT / "conf", "paper")["evaluate"]["attacks"]["attacks"]]
-    assert "autoattack" in labels  # the standard AutoAttack (no size to shrink)
+    def labels(conf: Path, env: str) -> list[str]:
+        return [a.get("label") or a["name"] for a in parameters(conf, env)["evaluate"]["attacks"]["attacks"]]
+
+    assert labels(derived_conf, "paper_smoke") == labels(PROJECT_ROOT / "conf", "paper")
+    assert "autoattack" in labels(derived_conf, "paper_smoke")  # standard AutoAttack: nothing to shrink
 
 
 def test_the_smoke_changes_sizes_only() -> None:

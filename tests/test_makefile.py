@@ -115,3 +115,17 @@ def test_clean_data_keeps_raw_inputs_and_tracked_placeholders(tmp_path: Path) ->
     left = set(files_under(project / "data"))
     assert set(keep) <= left and not left & set(drop)
     assert not (project / "data/test").exists() and (project / "data/08_reporting").is_dir()
+
+
+def test_paper_smoke_derives_its_env_then_runs_the_refine_job_in_it() -> None:
+    """`make paper-smoke` (dry run): conf/paper_smoke/ written from conf/paper_smoke.yml, then the
+    whole `refine` job with that env as KEDRO_ENV (the DAG's shape) and --env; SMOKE_DEVICE=cuda
+    on a GPU runner."""
+    done = make(PROJECT_ROOT, "-n", "paper-smoke")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    derive = lines.index(".venv/bin/python -m limeguard.derived_env conf/paper_smoke.yml")
+    assert lines[derive + 1] == ("KEDRO_ENV=paper_smoke .venv/bin/kedro run --pipelines refine "
+                                 "--env paper_smoke")
+    on_gpu = make(PROJECT_ROOT, "-n", "paper-smoke", "SMOKE_DEVICE=cuda").stdout.splitlines()[-1]
+    assert on_gpu.endswith("--env paper_smoke --params runtime.device=cuda")

@@ -120,6 +120,17 @@ def derived_sections(conf: Path, spec_file: Path) -> dict[str, dict[str, Any]]:
             for section in SECTIONS}
 
 
+def derivation_files(conf: Path) -> list[Path]:
+    """The derivation files in ``conf`` (top-level ``*.yml`` with a ``from:`` key); each one's
+    env, ``conf/<stem>/``, is generated (git-ignored), not shipped."""
+    found = []
+    for path in sorted(Path(conf).glob("*.yml")):
+        content = yaml.safe_load(path.read_text())
+        if isinstance(content, dict) and "from" in content:
+            found.append(path)
+    return found
+
+
 def derive_env(conf: Path, spec_file: Path, name: str | None = None) -> Path:
     """Write ``conf/<name>/`` (default: the derivation file's stem) from ``spec_file``; returns it.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -58,4 +59,31 @@ def test_the_registry_is_re_read_at_most_every_interval(tmp_path: Path) -> None:
             model(x)
             assert torch.get_num_threads() == threads
     finally:
+        torch.set_num_threads(before)
+
+
+def test_torch_threads_set_in_another_thread_do_not_reach_a_computing_thread() -> None:
+    """Why the count is set from a hook in the task's own thread, and not from Dask's worker
+    plugins (they run on the worker's event-loop thread): limeguard.runners.core_sharing."""
+    before, seen = torch.get_num_threads(), {}
+    ready, changed, done = threading.Event(), threading.Event(), threading.Event()
+
+    def task() -> None:
+        torch.get_num_threads()  # this thread's own count set up (torch does it once per thread)
+        torch.set_num_threads(1)
+        ready.set()
+        changed.wait()
+        seen["threads"] = torch.get_num_threads()
+        done.set()
+
+    thread = threading.Thread(target=task)
+    thread.start()
+    try:
+        ready.wait()
+        torch.set_num_threads(2)  # as a plugin would, from another thread
+        changed.set()
+        done.wait()
+        assert seen["threads"] == 1
+    finally:
+        thread.join()
         torch.set_num_threads(before)

@@ -8,11 +8,38 @@ docs/scale-out.md). Here each running task leaves a file named by its process id
 folder, and gives torch ``cores // running tasks`` threads, re-read at most every ``interval_s``
 seconds from a global module forward pre-hook (torch's thread count belongs to the thread that
 sets it, so the task's own thread must set it: a forward pass is where the task computes).
-"""
 
+Why not Dask's own controls (checked with distributed 2026.8 and torch 2.14). The split must
+change while a task runs, when a neighbour starts or ends, and must be made in the thread that
+computes:
+
+- ``threads_per_worker`` / ``nthreads`` and the nanny's environment (``OMP_NUM_THREADS=1``,
+  ``distributed.nanny.pre-spawn-environ``) fix a worker's threads for its lifetime. The default
+  job on 2 cores: 1 torch thread per worker, 814 s against 635 s sequential (+28%: a task alone
+  leaves a core idle); 2 per worker, 4 threads on 2 cores while two tasks ran
+  (train_standard_baseline 331 s against 89 s). With this module: 722 and 713 s against 783 and
+  766 s sequential, measured in turn (-7 to -8%). (docs/scale-out.md, "Measured here".)
+- Resources (``--resources CORES=2``, ``resources=`` on submit) are admission counters of one
+  worker, fixed when a task is assigned: they can hold a task back, not change the threads of one
+  that runs; and each LocalCluster worker holds its own, so none counts the host's tasks.
+- A ``WorkerPlugin``'s ``transition`` hook (to ``executing``, and out of it) runs on the worker's
+  event-loop thread. torch's count (OpenMP's nthreads-var) is per thread once that thread has
+  computed, so a count set there never reaches the executor thread that runs the task. Checked on a
+  1-thread LocalCluster worker: the plugin set 1, 2, 1, 2 threads as four tasks started, and each
+  task read 1 in its own thread. (A fresh thread copies torch's last global count once, at its
+  first parallel op, so such a plugin seems to work for a worker's first task only.) A plugin also
+  sees its own worker's tasks only, and the scheduler's per-worker ``processing`` counts the task
+  queued behind the running one (``worker-saturation``) and knows no start of execution.
+- So the most Dask offers is a count set in the task's thread when it starts, kept until it ends:
+  the static split above, a core idle once a neighbour finishes. The dynamic split needs a hook in
+  the computing thread (the forward pre-hook here) and a host-wide count of running tasks (the
+  registry here: it also counts the tasks of a second run or cluster on the host, which a count
+  kept by one scheduler would miss).
+"""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import tempfile
 import threading
@@ -43,11 +70,18 @@ def running_tasks(registry: Path = REGISTRY) -> int:
     return live
 
 
+@dataclasses.dataclass
+class _Task:
+    registry: Path
+    interval_s: float
+    next_check: float  # time.monotonic() seconds
+
+
 class _Governor:
     """The torch thread count of this process's running task, kept at cores // running tasks."""
 
     def __init__(self) -> None:
-        self.active: dict[int, list] = {}  # thread id -> [registry, interval_s, next check]
+        self.active: dict[int, _Task] = {}  # thread id -> its task
         self.handle: torch.utils.hooks.RemovableHandle | None = None
 
     def adjust(self, registry: Path) -> None:
@@ -57,9 +91,12 @@ class _Governor:
 
     def pre_forward(self, module: torch.nn.Module, args: tuple) -> None:
         task = self.active.get(threading.get_ident())
-        if task is not None and time.monotonic() >= task[2]:
-            task[2] = time.monotonic() + task[1]
-            self.adjust(task[0])
+        if task is None:  # a thread outside share_host_cores: every module call passes here
+            return
+        now = time.monotonic()
+        if now >= task.next_check:
+            task.next_check = now + task.interval_s
+            self.adjust(task.registry)
 
 
 _GOVERNOR = _Governor()
@@ -69,8 +106,8 @@ _GOVERNOR = _Governor()
 def share_host_cores(name: str, registry: Path = REGISTRY, interval_s: float = 0.5) -> Iterator[None]:
     """Within the block, this thread's torch threads follow ``cores // tasks running on the host``.
 
-    ``name`` (the DaskRunner gives its first node's name) shows in the registry entry's file name. On exit the thread
-    count is restored and the entry removed."""
+    ``name`` (the DaskRunner gives its first node's name) shows in the registry entry's file
+    name. On exit the thread count is restored and the entry removed."""
     registry.mkdir(parents=True, exist_ok=True)
     entry = registry / f"{os.getpid()}-{threading.get_ident()}-{_safe(name)}.task"
     before, me = torch.get_num_threads(), threading.get_ident()
@@ -78,7 +115,7 @@ def share_host_cores(name: str, registry: Path = REGISTRY, interval_s: float = 0
     if _GOVERNOR.handle is None:
         _GOVERNOR.handle = torch.nn.modules.module.register_module_forward_pre_hook(
             _GOVERNOR.pre_forward)
-    _GOVERNOR.active[me] = [registry, interval_s, time.monotonic() + interval_s]
+    _GOVERNOR.active[me] = _Task(registry, interval_s, time.monotonic() + interval_s)
     try:
         _GOVERNOR.adjust(registry)
         yield
