@@ -19,6 +19,14 @@ class RuntimeHooks:
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        """Stop before the first node when ``runtime.device`` is missing here (naming the env),
+        else apply the runtime settings."""
+        from limeguard.pipelines.shape import run_env
+        from limeguard.runtime import require_device_available
+
+        runtime = catalog.load("parameters").get("runtime") or {}
+        require_device_available(str(runtime.get("device", "auto")),
+                                 env=run_params.get("env") or run_env())
         self._apply(catalog)
 
     @hook_impl
