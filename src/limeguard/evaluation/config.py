@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from typing import Any
 
 from limeguard.attacks.factory import ATTACKS, build_attack
 from limeguard.attacks.pgd import check_eps_255
+from limeguard.bound.config import BoundConfig
 from limeguard.config import ConfigError
 
 
@@ -159,3 +161,27 @@ class MaskingCheckConfig:
             raise ConfigError(f"probe_size: must be >= 1, got {self.probe_size}")
         if math.isnan(self.determinism_atol) or self.determinism_atol < 0:
             raise ConfigError(f"determinism_atol: must be >= 0, got {self.determinism_atol}")
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    """``params:evaluate``: how many test images, which attacks, which masking checks.
+
+    ``max_images`` is the number of test images an attack runs on unless its own ``max_images``
+    says otherwise; clean accuracy is measured on every image some attack runs on.
+    """
+
+    max_images: int | None = None
+    attacks: EvalConfig = field(default_factory=EvalConfig)
+    masking: MaskingCheckConfig = field(default_factory=MaskingCheckConfig)
+    bound: BoundConfig = field(default_factory=BoundConfig)
+    bound_images: int | None = 100
+
+    def attack_plan(self) -> tuple[int | None, EvalConfig]:
+        """The number of test images evaluated (None: all) and the attacks, each with its count."""
+        specs = tuple(spec if spec.max_images is not None
+                      else dataclasses.replace(spec, max_images=self.max_images)
+                      for spec in self.attacks.attacks)  # fmt: skip
+        counts = [spec.max_images for spec in specs]
+        total = None if None in counts else max(counts)
+        return total, dataclasses.replace(self.attacks, attacks=specs)

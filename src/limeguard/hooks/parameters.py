@@ -31,9 +31,9 @@ def parameter_schemas() -> dict[str, type]:
     from limeguard.cifar.splits import SplitConfig
     from limeguard.cifar.spurious import CueConfig
     from limeguard.corruptions.testset import CorruptionSetConfig
+    from limeguard.evaluation.config import EvaluateParams
     from limeguard.explain.config import MineParams
     from limeguard.models import ModelChoice
-    from limeguard.pipelines.evaluate.nodes import EvaluateParams
     from limeguard.refinement.rounds import RoundsParams
     from limeguard.reporting import ReportConfig
     from limeguard.runtime import RuntimeConfig

@@ -2,54 +2,27 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 import torch
 from torch import nn
 
-from limeguard.bound import BoundConfig, attribution_bound
+from limeguard.bound import attribution_bound
 from limeguard.cifar.imageset import ImageSet
 from limeguard.config import from_params
 from limeguard.corruptions.testset import CorruptionSetConfig, corrupted_test_set
 from limeguard.evaluation import (
-    EvalConfig,
-    MaskingCheckConfig,
     check_gradient_masking,
     evaluate_model,
     model_facts,
     summarize,
 )
+from limeguard.evaluation.config import EvaluateParams
 from limeguard.evaluation.predict import cue_outcomes, cue_reliance, predict
 from limeguard.evaluation.robustness import autoattack_accuracy, autoattack_results
 from limeguard.evaluation.summary import common_images
 from limeguard.runtime import RuntimeConfig, resolve_device
-
-
-@dataclass(frozen=True)
-class EvaluateParams:
-    """``params:evaluate``: how many test images, which attacks, which masking checks.
-
-    ``max_images`` is the number of test images an attack runs on unless its own ``max_images``
-    says otherwise; clean accuracy is measured on every image some attack runs on.
-    """
-
-    max_images: int | None = None
-    attacks: EvalConfig = field(default_factory=EvalConfig)
-    masking: MaskingCheckConfig = field(default_factory=MaskingCheckConfig)
-    bound: BoundConfig = field(default_factory=BoundConfig)
-    bound_images: int | None = 100
-
-    def attack_plan(self) -> tuple[int | None, EvalConfig]:
-        """The number of test images evaluated (None: all) and the attacks, each with its count."""
-        specs = tuple(spec if spec.max_images is not None
-                      else dataclasses.replace(spec, max_images=self.max_images)
-                      for spec in self.attacks.attacks)  # fmt: skip
-        counts = [spec.max_images for spec in specs]
-        total = None if None in counts else max(counts)
-        return total, dataclasses.replace(self.attacks, attacks=specs)
 
 
 def make_corrupted_test_set(test: ImageSet, corruptions: dict[str, Any]) -> tuple[ImageSet, pd.DataFrame]:
