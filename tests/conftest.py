@@ -100,7 +100,7 @@ def _forget_run_env():
 
 @pytest.fixture
 def mirror_fixture(tmp_path: Path) -> Path:
-    from limeguard.cifar.sources import CIFAR10_CLASSES
+    from limeguard.images.sources import CIFAR10_CLASSES
 
     return write_jpeg_mirror(tmp_path / "cifar10_jpg.tar.gz", CIFAR10_CLASSES, 6, 3)
 
@@ -171,7 +171,7 @@ def dvc_repro_run(tmp_path_factory: pytest.TempPathFactory, dvc_env: dict[str, s
 
     import yaml
 
-    from limeguard.cifar.sources import CIFAR10_CLASSES
+    from limeguard.images.sources import CIFAR10_CLASSES
     from tests.kedro_project import make_project_copy
 
     root = tmp_path_factory.mktemp("dvc_repro")

@@ -49,7 +49,7 @@ TINY_SIZES = ("data.split.train_size=40,data.split.val_size=20,data.split.test_s
 def tiny_run_params(root: Path) -> str:
     """``--params`` for a tiny run: a fixture JPEG mirror written under ``root`` as the only source,
     and split sizes that fit it."""
-    from limeguard.cifar.sources import CIFAR10_CLASSES
+    from limeguard.images.sources import CIFAR10_CLASSES
     from tests.conftest import write_jpeg_mirror
 
     mirror = write_jpeg_mirror(root / "cifar10_jpg.tar.gz", CIFAR10_CLASSES, 6, 3)

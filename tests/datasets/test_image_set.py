@@ -7,7 +7,7 @@ import torch
 from kedro.io import DatasetError
 
 from limeguard.datasets.image_set import ImageSetDataset
-from tests.cifar.test_splits import pool
+from tests.images.test_splits import pool
 
 
 def test_round_trip_is_exact_and_uint8_on_disk(tmp_path: Path) -> None:

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from limeguard.cifar.imageset import ImageSet, from_uint8_nhwc
-from limeguard.cifar.spurious import Cue, CueConfig, cued_selection, make_cue, plant_aligned, plant_swapped
 from limeguard.evaluation.predict import cue_outcomes, cue_reliance
+from limeguard.images.imageset import ImageSet, from_uint8_nhwc
+from limeguard.images.spurious import Cue, CueConfig, cued_selection, make_cue, plant_aligned, plant_swapped
 from tests.conftest import smooth_images
 
 CPU = torch.device("cpu")

@@ -22,7 +22,7 @@ from torch import nn
 import limeguard.pipelines.evaluate.nodes as evaluate_nodes
 import limeguard.pipelines.mine.nodes as mine_nodes
 import limeguard.refinement.rounds as rounds_library
-from limeguard.cifar.imageset import ImageSet
+from limeguard.images.imageset import ImageSet
 from limeguard.models import build_model
 from limeguard.pipelines.rounds.nodes import refine_round, train_control
 from limeguard.training import TrainConfig, train_model

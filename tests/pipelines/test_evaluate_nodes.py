@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from limeguard.cifar.imageset import ImageSet
+from limeguard.images.imageset import ImageSet
 from limeguard.pipelines.data.pipeline import create_pipeline as data_pipeline
 from limeguard.pipelines.evaluate.nodes import attack_uncued
 from limeguard.pipelines.evaluate.pipeline import create_pipeline as evaluate_pipeline

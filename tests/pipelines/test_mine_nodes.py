@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from limeguard.cifar.imageset import ImageSet
 from limeguard.config import ConfigError
 from limeguard.datasets.tensors import META_KEY
+from limeguard.images.imageset import ImageSet
 from limeguard.pipelines.mine.nodes import mine_model, recover_cue, segment_mining_images
 from tests.explain.conftest import TinyCNN, smooth_images
 

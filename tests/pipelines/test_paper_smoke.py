@@ -36,7 +36,7 @@ def mirror_subset(root: Path) -> Path:
     Without the shared mirror: the fixture mirror in the same layout."""
     archive = root / "cifar10_jpg.tar.gz"
     if not MIRROR.is_file():
-        from limeguard.cifar.sources import CIFAR10_CLASSES
+        from limeguard.images.sources import CIFAR10_CLASSES
 
         return write_jpeg_mirror(archive, CIFAR10_CLASSES, TRAIN_PER_CLASS, TEST_PER_CLASS)
     wanted = {"train": TRAIN_PER_CLASS, "test": TEST_PER_CLASS}

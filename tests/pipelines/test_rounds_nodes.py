@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from limeguard.cifar.imageset import ImageSet
 from limeguard.config import ConfigError, from_params
 from limeguard.hooks.parameters import check_across_sections
+from limeguard.images.imageset import ImageSet
 from limeguard.models import build_model
 from limeguard.pipelines.report.nodes import round_notes
 from limeguard.pipelines.rounds.nodes import refine_round, train_control

@@ -10,8 +10,8 @@ from typing import Any
 
 import torch
 
-from limeguard.cifar.imageset import ImageSet
 from limeguard.config import from_params
+from limeguard.images.imageset import ImageSet
 from limeguard.tuning import TuneConfig, TuneData
 from tests.refinement.conftest import NUM_CLASSES, images, random_masks, tiny_net
 

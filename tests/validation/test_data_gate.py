@@ -7,15 +7,15 @@ import json
 import pytest
 import torch
 
-from limeguard.cifar.imageset import ImageSet
-from limeguard.cifar.splits import SplitConfig, make_splits
+from limeguard.images.imageset import ImageSet
+from limeguard.images.splits import SplitConfig, make_splits
 from limeguard.validation.data_gate import (
     DataGateConfig,
     DataValidationError,
     raise_on_failure,
     validate_splits,
 )
-from tests.cifar.test_splits import pool
+from tests.images.test_splits import pool
 
 SIZES = {"train": 100, "val": 50, "test": 40, "probe": 20}
 

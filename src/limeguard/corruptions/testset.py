@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from limeguard.cifar.imageset import ImageSet, from_uint8_nhwc
 from limeguard.config import ConfigError, check_seed
 from limeguard.corruptions.constants import CORRUPTIONS, SEVERITIES
 from limeguard.corruptions.files import cifar10c_available, load_cifar10c
 from limeguard.corruptions.generate import check_names, generate_cifar10c
+from limeguard.images.imageset import ImageSet, from_uint8_nhwc
 
 SOURCES = ("auto", "files", "generate")
 

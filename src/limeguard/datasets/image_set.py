@@ -10,7 +10,7 @@ import torch
 from kedro.io import AbstractDataset, DatasetError
 
 from limeguard.atomic import write_atomically
-from limeguard.cifar.imageset import ImageSet, to_uint8
+from limeguard.images.imageset import ImageSet, to_uint8
 from limeguard.safetensors_io import dump
 
 

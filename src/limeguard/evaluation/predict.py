@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from limeguard.cifar.imageset import ImageSet
+from limeguard.images.imageset import ImageSet
 from limeguard.runtime import progress
 
 

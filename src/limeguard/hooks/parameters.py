@@ -27,12 +27,12 @@ class ParameterCheckHooks:
 
 def parameter_schemas() -> dict[str, type]:
     """Dotted parameter key -> the frozen dataclass that parses it (imported lazily: torch)."""
-    from limeguard.cifar.sources import SourceConfig
-    from limeguard.cifar.splits import SplitConfig
-    from limeguard.cifar.spurious import CueConfig
     from limeguard.corruptions.testset import CorruptionSetConfig
     from limeguard.evaluation.config import EvaluateParams
     from limeguard.explain.config import MineParams
+    from limeguard.images.sources import SourceConfig
+    from limeguard.images.splits import SplitConfig
+    from limeguard.images.spurious import CueConfig
     from limeguard.models import ModelChoice
     from limeguard.refinement.rounds import RoundsParams
     from limeguard.reporting import ReportConfig

@@ -19,9 +19,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from limeguard.cifar.imageset import ImageSet
-from limeguard.cifar.spurious import cue_pixel_masks
 from limeguard.config import ConfigError, from_params, to_params
+from limeguard.images.imageset import ImageSet
+from limeguard.images.spurious import cue_pixel_masks
 from limeguard.refinement.config import RefineConfig
 from limeguard.refinement.neutral import counterfactual_images
 from limeguard.refinement.refine import refine_model

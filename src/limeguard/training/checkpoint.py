@@ -24,8 +24,8 @@ from safetensors.torch import load_file
 from torch import nn
 
 from limeguard.atomic import write_atomically
-from limeguard.cifar.imageset import ImageSet
 from limeguard.config import to_params
+from limeguard.images.imageset import ImageSet
 from limeguard.safetensors_io import dump
 from limeguard.timings import merge_timing_rows, split_timing_rows
 from limeguard.training.config import TrainConfig

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from limeguard.cifar.imageset import ImageSet
+from limeguard.images.imageset import ImageSet
 from limeguard.refinement import (
     RefineConfig,
     masks_for_training_set,

@@ -10,9 +10,9 @@ from typing import Any
 import pandas as pd
 import torch
 
-from limeguard.cifar.imageset import ImageSet, to_uint8
-from limeguard.cifar.splits import class_quotas
 from limeguard.config import ConfigError, check_int_range, check_non_negative
+from limeguard.images.imageset import ImageSet, to_uint8
+from limeguard.images.splits import class_quotas
 from limeguard.validation.gx import failure_lines, run_expectations
 
 

@@ -10,8 +10,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from limeguard.cifar.imageset import ImageSet
 from limeguard.config import from_params
+from limeguard.images.imageset import ImageSet
 from limeguard.models import ModelChoice, build_model
 from limeguard.runtime import RuntimeConfig, resolve_device
 from limeguard.training import TrainConfig, train_model

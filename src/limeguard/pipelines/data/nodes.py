@@ -6,10 +6,11 @@ from typing import Any
 
 import torch
 
-from limeguard.cifar.imageset import ImageSet
-from limeguard.cifar.sources import SourceConfig, load_cifar
-from limeguard.cifar.splits import SplitConfig, make_splits
-from limeguard.cifar.spurious import (
+from limeguard.config import from_params
+from limeguard.images.imageset import ImageSet
+from limeguard.images.sources import SourceConfig, load_cifar
+from limeguard.images.splits import SplitConfig, make_splits
+from limeguard.images.spurious import (
     CueConfig,
     cue_record,
     cued_selection,
@@ -17,7 +18,6 @@ from limeguard.cifar.spurious import (
     plant_aligned,
     plant_swapped,
 )
-from limeguard.config import from_params
 from limeguard.validation.data_gate import DataGateConfig, raise_on_failure, validate_splits
 
 SPLITS = ("train", "val", "test", "probe")

@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 from limeguard.bound import attribution_bound
-from limeguard.cifar.imageset import ImageSet
 from limeguard.config import from_params
 from limeguard.corruptions.testset import CorruptionSetConfig, corrupted_test_set
 from limeguard.evaluation import (
@@ -22,6 +21,7 @@ from limeguard.evaluation.config import EvaluateParams
 from limeguard.evaluation.predict import cue_outcomes, cue_reliance, predict
 from limeguard.evaluation.robustness import autoattack_accuracy, autoattack_results
 from limeguard.evaluation.summary import common_images
+from limeguard.images.imageset import ImageSet
 from limeguard.runtime import RuntimeConfig, resolve_device
 
 

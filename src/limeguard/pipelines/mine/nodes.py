@@ -8,8 +8,6 @@ import pandas as pd
 import torch
 from torch import nn
 
-from limeguard.cifar.imageset import ImageSet
-from limeguard.cifar.spurious import cue_pixel_masks
 from limeguard.config import from_params
 from limeguard.explain.config import MineParams
 from limeguard.explain.figures import explanation_figure
@@ -17,6 +15,8 @@ from limeguard.explain.groundtruth import cue_recovery
 from limeguard.explain.mining import MiningResult, check_fits, mine_spurious
 from limeguard.explain.segmentation import Segmentation, segment_images
 from limeguard.explain.stability import explanation_stability
+from limeguard.images.imageset import ImageSet
+from limeguard.images.spurious import cue_pixel_masks
 from limeguard.refinement import mined_masks
 from limeguard.runtime import RuntimeConfig, resolve_device
 from limeguard.safetensors_io import META_KEY

@@ -10,8 +10,8 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
-from limeguard.cifar.imageset import ImageSet
 from limeguard.config import from_params
+from limeguard.images.imageset import ImageSet
 from limeguard.refinement.rounds import parse_rounds, run_control, run_round
 from limeguard.runtime import RuntimeConfig
 

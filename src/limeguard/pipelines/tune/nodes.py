@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
-from limeguard.cifar.imageset import ImageSet
 from limeguard.config import from_params
+from limeguard.images.imageset import ImageSet
 from limeguard.refinement.rounds import RoundsParams, cue_neutral_validation
 from limeguard.runtime import RuntimeConfig, resolve_device
 from limeguard.tuning import TuneConfig, TuneData, tune_refinement

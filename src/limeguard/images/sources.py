@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from limeguard.cifar.imageset import ImageSet, from_uint8_nhwc
 from limeguard.config import ConfigError
+from limeguard.images.imageset import ImageSet, from_uint8_nhwc
 
 log = logging.getLogger(__name__)
 

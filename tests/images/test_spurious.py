@@ -7,8 +7,9 @@ import colorsys
 import pytest
 import torch
 
-from limeguard.cifar.imageset import ImageSet, from_uint8_nhwc
-from limeguard.cifar.spurious import (
+from limeguard.config import ConfigError, from_params
+from limeguard.images.imageset import ImageSet, from_uint8_nhwc
+from limeguard.images.spurious import (
     CueConfig,
     border_ring,
     cue_pixel_masks,
@@ -18,7 +19,6 @@ from limeguard.cifar.spurious import (
     plant_aligned,
     plant_swapped,
 )
-from limeguard.config import ConfigError, from_params
 from limeguard.pipelines.data.nodes import plant_spurious_cue
 from tests.conftest import MIRROR, MIRROR_SUMS, smooth_images
 
@@ -239,9 +239,9 @@ def test_node_records_the_variant() -> None:
 def test_model_trained_on_the_variant_relies_on_the_cue() -> None:
     """Real CIFAR-10 (JPEG mirror) with the cue in 95% of the images: a small CNN trained for a few
     epochs is far more accurate on aligned than on swapped test images."""
-    from limeguard.cifar.sources import SourceConfig, load_cifar
-    from limeguard.cifar.splits import SplitConfig, make_splits
     from limeguard.evaluation.predict import cue_outcomes, cue_reliance
+    from limeguard.images.sources import SourceConfig, load_cifar
+    from limeguard.images.splits import SplitConfig, make_splits
     from limeguard.models import build_model
     from limeguard.training import TrainConfig, train_model
 

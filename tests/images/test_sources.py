@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from limeguard.cifar.sources import (
+from limeguard.config import ConfigError
+from limeguard.images.sources import (
     DataSourceError,
     SourceConfig,
     load_cifar,
     read_jpeg_tarball,
     verify_sha256,
 )
-from limeguard.config import ConfigError
 from tests.conftest import MIRROR, MIRROR_SUMS, write_torchvision_cifar
 
 UNREACHABLE = "http://127.0.0.1:9/cifar-10-python.tar.gz"

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from limeguard.cifar.imageset import ImageSet, from_uint8_nhwc, to_uint8
-from limeguard.cifar.splits import SplitConfig, class_quotas, make_splits
 from limeguard.config import ConfigError
+from limeguard.images.imageset import ImageSet, from_uint8_nhwc, to_uint8
+from limeguard.images.splits import SplitConfig, class_quotas, make_splits
 from tests.conftest import smooth_images
 
 

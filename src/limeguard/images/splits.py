@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from limeguard.cifar.imageset import ImageSet
 from limeguard.config import ConfigError, check_seed
+from limeguard.images.imageset import ImageSet
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from limeguard.cifar.imageset import ImageSet
 from limeguard.config import ConfigError, check_seed
+from limeguard.images.imageset import ImageSet
 from limeguard.safetensors_io import META_KEY
 
 PLACEMENTS = ("border", "object")
