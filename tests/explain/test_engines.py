@@ -3,8 +3,9 @@ import pytest
 import torch
 from sklearn.linear_model import Ridge
 
+from limeguard.explain.attributions import NonFiniteOutputError
 from limeguard.explain.config import LimeConfig, SegmentationConfig
-from limeguard.explain.engines import NonFiniteOutputError, explain
+from limeguard.explain.engines import explain
 from limeguard.explain.ridge import weighted_ridge
 from limeguard.explain.sampling import image_random_state, sample_masks
 from limeguard.explain.segmentation import segment_images

@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from limeguard.attacks.pgd import model_mode
+from limeguard.explain.attributions import Attributions, check_finite
 from limeguard.explain.config import LimeConfig
-from limeguard.explain.engines import Attributions, check_finite
 from limeguard.explain.ridge import weighted_ridge
 from limeguard.explain.sampling import cosine_distances, kernel_weights, pad_masks
 from limeguard.explain.segmentation import Segmentation

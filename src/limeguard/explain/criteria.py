@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from limeguard.attacks.pgd import PGD, model_mode
+from limeguard.explain.attributions import quantile_threshold
 from limeguard.explain.config import CriteriaConfig
 
 if TYPE_CHECKING:
@@ -86,12 +86,6 @@ def perturbed_copies(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
         attack = PGD(eps_255=cfg.eps_255, alpha_255=alpha, steps=steps, random_start=True)
         x, y = images.to(device), labels.to(device)
         return torch.stack([attack(model, x, y).cpu() for _ in range(cfg.copies)])
-
-
-def quantile_threshold(values: torch.Tensor, q: float) -> float:
-    """The q-quantile of a flat set of scores (numpy: no size limit); inf for an empty set."""
-    flat = values.detach().cpu().numpy().ravel()
-    return float(np.quantile(flat, q)) if flat.size else float("inf")
 
 
 def combine_flags(flags: dict[str, torch.Tensor], cfg: CriteriaConfig) -> torch.Tensor:

@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from limeguard.attacks.pgd import model_mode
+from limeguard.explain.attributions import Attributions, check_finite, pack
 from limeguard.explain.config import LimeConfig
-from limeguard.explain.engines import Attributions, check_finite, pack
 from limeguard.explain.segmentation import Segmentation
 from limeguard.runtime import progress
 

@@ -13,6 +13,7 @@ from torch import nn
 
 from limeguard.config import ConfigError
 from limeguard.explain import reports
+from limeguard.explain.attributions import Attributions
 from limeguard.explain.config import MiningConfig
 from limeguard.explain.criteria import (
     REGION_PRIORS,
@@ -23,7 +24,7 @@ from limeguard.explain.criteria import (
     perturbed_copies,
     segment_mean,
 )
-from limeguard.explain.engines import Attributions, explain
+from limeguard.explain.engines import explain
 from limeguard.explain.sampling import image_random_state, sample_masks
 from limeguard.explain.segmentation import Segmentation, SegmentCache, segment_images
 from limeguard.explain.transplant import transplant_scores

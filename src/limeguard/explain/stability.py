@@ -8,8 +8,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from limeguard.explain.attributions import Attributions
 from limeguard.explain.config import MiningConfig
-from limeguard.explain.engines import Attributions, explain
+from limeguard.explain.engines import explain
 from limeguard.explain.sampling import image_random_state, sample_masks
 from limeguard.explain.segmentation import Segmentation
 

@@ -41,9 +41,8 @@ import torch
 from torch import nn
 
 from limeguard.attacks.pgd import model_mode
+from limeguard.explain.attributions import check_finite, quantile_threshold
 from limeguard.explain.config import LimeConfig, TransplantConfig
-from limeguard.explain.criteria import quantile_threshold
-from limeguard.explain.engines import check_finite
 
 
 @dataclass(frozen=True)
