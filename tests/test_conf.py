@@ -10,7 +10,7 @@ from tests.conftest import PROJECT_ROOT
 
 SPURIOUS_ENVS = {"spurious": ("border", "flat"), "spurious_object": ("object", "flat"),
                  "spurious_texture": ("border", "texture")}  # env -> (placement, content)
-ENVS = ["base", "test", "paper", "bench", *SPURIOUS_ENVS]
+ENVS = ["base", "test", "paper", "bench", *SPURIOUS_ENVS, "fashion_mnist", "image_folder_example"]
 
 
 def test_every_shipped_env_is_checked() -> None:

@@ -48,8 +48,19 @@ class CorruptionSetConfig:
         check_seed("seed", self.seed)
 
 
+CIFAR_SHAPE = (3, 32, 32)  # CIFAR-10-C's constants (and its files) are for 32x32 RGB only
+
+
 def corrupted_test_set(test: ImageSet, cfg: CorruptionSetConfig) -> tuple[ImageSet, pd.DataFrame]:
-    """The corrupted images (float32 [0, 1] NCHW) and one index row per image."""
+    """The corrupted images (float32 [0, 1] NCHW) and one index row per image.
+
+    Test images of another shape (grayscale, other sizes) are skipped, not corrupted: the result
+    is empty, and its ``meta['source']`` says why.
+    """
+    shape = tuple(test.images.shape[1:])
+    if shape != CIFAR_SHAPE:
+        return skipped(test, f"skipped: CIFAR-10-C applies to 32x32 RGB images, these are "
+                             f"{'x'.join(map(str, shape))} (C x H x W)")
     use_files = cfg.source == "files" or (
         cfg.source == "auto" and cifar10c_available(cfg.root, cfg.corruptions)
     )
@@ -86,3 +97,13 @@ def _as_imageset(
     corrupted = ImageSet(images, all_labels, torch.arange(len(index)), classes,
                          {"source": source, "split": "cifar10c"})
     return corrupted, index
+
+
+def skipped(test: ImageSet, reason: str) -> tuple[ImageSet, pd.DataFrame]:
+    """An empty corrupted set (the test images' shape, no rows) whose source is ``reason``."""
+    empty = torch.zeros((0, *test.images.shape[1:]), dtype=torch.float32)
+    none = torch.zeros(0, dtype=torch.long)
+    index = pd.DataFrame({"corruption": pd.Series([], dtype=object),
+                          "severity": pd.Series([], dtype="int64"),
+                          "image_id": pd.Series([], dtype="int64")})
+    return ImageSet(empty, none, none, test.classes, {"source": reason, "split": "cifar10c"}), index

@@ -43,6 +43,7 @@ def explanation_figure(images: torch.Tensor, result: MiningResult,
               "LIME weight", "spurious set")
     for r, index in enumerate(rows):
         img = images[index].detach().cpu().permute(1, 2, 0).numpy().clip(0, 1)
+        img = img.repeat(3, -1) if img.shape[-1] == 1 else img  # grayscale shown as gray RGB
         seg = result.segmentation.segments[index]
         wmap = weight_map(result.attributions.weights[index], seg)
         limit = float(np.abs(wmap).max()) or 1.0

@@ -47,12 +47,19 @@ def _relabel(labels: np.ndarray) -> np.ndarray:
 
 
 def segment_image(image: np.ndarray, cfg: SegmentationConfig) -> tuple[np.ndarray, bool]:
-    """SLIC labels of one (H, W, C) float image in [0, 1]; returns (labels (H, W), fallback)."""
+    """SLIC labels of one (H, W, C) float image in [0, 1]; returns (labels (H, W), fallback).
+
+    RGB is segmented in Lab (SLIC's default). Grayscale (C = 1) goes in as gray RGB, so that it is
+    segmented on Lab's lightness (0..100) and ``compactness`` weighs intensity against space as it
+    does colour for RGB (alone, SLIC rescales one channel to [0, 1], where a compactness meant for
+    Lab would leave a plain grid).
+    """
     from skimage.segmentation import slic
 
     flat = float(image.reshape(-1, image.shape[-1]).std(0).max()) < cfg.flat_std
     if not flat:
-        labels = slic(image.astype(np.float64), n_segments=cfg.n_segments,
+        pixels = np.repeat(image, 3, -1) if image.shape[-1] == 1 else image  # (H, W, 3)
+        labels = slic(pixels.astype(np.float64), n_segments=cfg.n_segments,
                       compactness=cfg.compactness, sigma=cfg.sigma, start_label=0,
                       channel_axis=-1)
         labels = _relabel(labels)

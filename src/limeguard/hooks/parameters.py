@@ -109,12 +109,29 @@ def check_across_sections(params: dict[str, Any]) -> None:
     from limeguard.config import ConfigError
 
     _check_tune_space(params)
+    _check_model_fits_data(params)
     masks = ((params.get("rounds") or {}).get("refine") or {}).get("masks", "mined")
     planted = ((params.get("data") or {}).get("spurious") or {}).get("enabled") is True
     if masks == "oracle" and not planted:
         raise ConfigError("rounds.refine.masks: 'oracle' uses the planted cue's pixels, but "
                           "data.spurious.enabled is not true in this env; run a planted-cue env "
                           "(e.g. --env spurious) or use 'mined'")
+
+
+def _check_model_fits_data(params: dict[str, Any]) -> None:
+    """The model's input channels and statistics match the channels ``data.source`` yields."""
+    from limeguard.config import from_params
+    from limeguard.images.source_config import SourceConfig
+    from limeguard.models import ModelChoice
+    from limeguard.models.fit import check_model_fits
+
+    source = (params.get("data") or {}).get("source")
+    model = (params.get("baseline") or {}).get("model")
+    if source is None or model is None:
+        return
+    shape = from_params(SourceConfig, source, "data.source").shape
+    if shape is not None:
+        check_model_fits(from_params(ModelChoice, model, "baseline.model"), shape)
 
 
 def _check_tune_space(params: dict[str, Any]) -> None:

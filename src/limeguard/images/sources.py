@@ -21,52 +21,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from limeguard.config import ConfigError
 from limeguard.images.imageset import ImageSet, from_uint8_nhwc
+from limeguard.images.source_config import (  # noqa: F401 - re-exported
+    DATASETS,
+    SOURCES,
+    DataSourceError,
+    SourceConfig,
+)
 
 log = logging.getLogger(__name__)
 
 CIFAR10_CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 )
-SOURCES = ("torchvision_files", "download", "jpeg_mirror")
-DATASETS = ("cifar10", "cifar100")
-
-
-class DataSourceError(RuntimeError):
-    """No configured source could provide the data, or a source's files are damaged."""
-
-
-@dataclass(frozen=True)
-class SourceConfig:
-    """``params:data.source``.
-
-    Attributes:
-        dataset: ``cifar10`` or ``cifar100``.
-        order: sources tried in order; see :data:`SOURCES`.
-        root: folder holding torchvision's files (``cifar-10-batches-py/`` ...), download target.
-        mirror_archive: the JPEG q75 mirror tarball (CIFAR-10 only), read in place.
-        mirror_checksums: ``SHA256SUMS`` file listing the archive's sha256.
-        download_url: torchvision's archive URL; null uses torchvision's own.
-        download_md5: the archive's md5; null uses torchvision's own.
-        verify_checksums: check torchvision's files against torchvision's md5 list.
-    """
-
-    dataset: str = "cifar10"
-    order: tuple[str, ...] = SOURCES
-    root: str = "data/01_raw"
-    mirror_archive: str = "../shared/datasets/cifar10-jpeg/cifar10_jpg.tar.gz"
-    mirror_checksums: str = "../shared/datasets/cifar10-jpeg/SHA256SUMS"
-    download_url: str | None = None
-    download_md5: str | None = None
-    verify_checksums: bool = True
-
-    def __post_init__(self) -> None:
-        if self.dataset not in DATASETS:
-            raise ConfigError(f"data.source.dataset: unknown {self.dataset!r}; use one of {DATASETS}")
-        unknown = [s for s in self.order if s not in SOURCES]
-        if unknown or not self.order:
-            raise ConfigError(f"data.source.order: unknown or empty {unknown or '[]'}; use {SOURCES}")
 
 
 def load_cifar(cfg: SourceConfig) -> tuple[ImageSet, ImageSet]:

@@ -103,8 +103,9 @@ def _check_fits(key: str, wanted: np.ndarray, available: np.ndarray, pool: Image
     short = np.flatnonzero(wanted > available)
     if short.size:
         c = int(short[0])
+        where = f" (folder {pool.meta['folder']}/{pool.classes[c]})" if "folder" in pool.meta else ""
         raise ConfigError(
             f"data.split.{key}: asks for {int(wanted.sum())} images ({int(wanted[c])} of class "
             f"'{pool.classes[c]}'), but the {pool.meta.get('split', '')} data has only "
-            f"{int(max(available[c], 0))} left for that class"
+            f"{int(max(available[c], 0))} left for that class{where}"
         )

@@ -191,15 +191,23 @@ def cued_selection(images: ImageSet, fraction: float, seed: int) -> torch.Tensor
 
 
 def paint(images: ImageSet, cue: Cue, cue_class: torch.Tensor, variant: str) -> ImageSet:
-    """``images`` with class ``cue_class[i]``'s patch painted on image i (-1: no patch)."""
+    """``images`` with class ``cue_class[i]``'s patch painted on image i (-1: no patch); on
+    grayscale images the patch's luma (ITU-R 601) is painted."""
     pixels = images.images.clone()
     size = cue.patch_size
+    patterns = cue.patterns if pixels.shape[1] == 3 else luma(cue.patterns)
     for i in (cue_class >= 0).nonzero().flatten().tolist():
         c = int(cue_class[i])
         row, col = cue.positions[c].tolist()
-        pixels[i, :, row: row + size, col: col + size] = cue.patterns[c]
+        pixels[i, :, row: row + size, col: col + size] = patterns[c]
     return ImageSet(pixels, images.labels, images.ids, images.classes,
                     {**images.meta, "spurious_cue": variant})
+
+
+def luma(patterns: torch.Tensor) -> torch.Tensor:
+    """(K, 3, P, P) RGB -> (K, 1, P, P) gray, 0.299 R + 0.587 G + 0.114 B."""
+    weights = torch.tensor([0.299, 0.587, 0.114], dtype=patterns.dtype).view(1, 3, 1, 1)
+    return (patterns * weights).sum(1, keepdim=True)
 
 
 def plant_aligned(images: ImageSet, cue: Cue, chosen: torch.Tensor) -> ImageSet:

@@ -1,4 +1,5 @@
-"""Classifiers for 32x32 images (normalisation inside) and their self-describing checkpoints.
+"""Classifiers (normalisation inside; any channel count and size; torchvision's by name), their
+weights from local files, and their self-describing checkpoints.
 
 Library code: never imports Kedro. Inputs are float32 in [0, 1], NCHW; outputs are logits.
 """

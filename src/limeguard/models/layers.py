@@ -48,5 +48,5 @@ class Classifier(nn.Module):
         self.net = net
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (N, 3, H, W) float32 in [0, 1] -> logits (N, num_classes)."""
+        """x: (N, C, H, W) float32 in [0, 1] -> logits (N, num_classes)."""
         return self.net(self.normalize(x))

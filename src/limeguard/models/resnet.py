@@ -33,9 +33,9 @@ class PreActBlock(nn.Module):
 class PreActResNet(nn.Module):
     """PreAct-ResNet for 32x32 inputs, as used by "fast" adversarial training (Wong et al. 2020)."""
 
-    def __init__(self, num_blocks: tuple[int, ...], num_classes: int) -> None:
+    def __init__(self, num_blocks: tuple[int, ...], num_classes: int, in_channels: int = 3) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 3, stride=1, padding=1, bias=False)
+        self.conv1 = nn.Conv2d(in_channels, 64, 3, stride=1, padding=1, bias=False)
         stages, in_planes = [], 64
         for i, n in enumerate(num_blocks):
             planes, stride = 64 * 2**i, 1 if i == 0 else 2
@@ -49,19 +49,19 @@ class PreActResNet(nn.Module):
         self.linear = nn.Linear(in_planes, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (N, 3, 32, 32) normalised -> logits (N, num_classes)."""
+        """x: (N, C, H, W) normalised -> logits (N, num_classes)."""
         out = self.layers(self.conv1(x))
         out = F.relu(self.bn(out))
         out = F.adaptive_avg_pool2d(out, 1).flatten(1)  # (N, 512)
         return self.linear(out)
 
 
-def preact_resnet18(num_classes: int) -> nn.Module:
+def preact_resnet18(num_classes: int, in_channels: int = 3) -> nn.Module:
     """PreAct-ResNet-18 (11.2M parameters at 10 classes)."""
-    return PreActResNet((2, 2, 2, 2), num_classes)
+    return PreActResNet((2, 2, 2, 2), num_classes, in_channels)
 
 
-def resnet18_cifar(num_classes: int, width: int = 64) -> nn.Module:
+def resnet18_cifar(num_classes: int, width: int = 64, in_channels: int = 3) -> nn.Module:
     """torchvision's ResNet-18 (BasicBlock) with the CIFAR stem: 3x3 conv stride 1, no max-pool.
 
     ``width`` is the channels of the stem and the first stage (the stages have width x 1, 2, 4, 8);
@@ -73,7 +73,7 @@ def resnet18_cifar(num_classes: int, width: int = 64) -> nn.Module:
     if isinstance(width, bool) or not isinstance(width, int) or width < 1:
         raise ValueError(f"width: must be an integer >= 1, got {width!r}")
     net = _resnet_of_width(width)(BasicBlock, [2, 2, 2, 2], num_classes=num_classes)
-    net.conv1 = nn.Conv2d(3, width, 3, stride=1, padding=1, bias=False)
+    net.conv1 = nn.Conv2d(in_channels, width, 3, stride=1, padding=1, bias=False)
     nn.init.kaiming_normal_(net.conv1.weight, mode="fan_out", nonlinearity="relu")
     net.maxpool = nn.Identity()
     return net

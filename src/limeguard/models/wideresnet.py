@@ -33,7 +33,8 @@ class WideBlock(nn.Module):
 class WideResNet(nn.Module):
     """WRN-depth-k for 32x32 inputs: three stages of (depth - 4) / 6 wide blocks."""
 
-    def __init__(self, depth: int, widen_factor: int, num_classes: int, drop_rate: float) -> None:
+    def __init__(self, depth: int, widen_factor: int, num_classes: int, drop_rate: float,
+                 in_channels: int = 3) -> None:
         super().__init__()
         if depth < 10 or (depth - 4) % 6 != 0:
             raise ValueError(f"depth must be 6n + 4 with n >= 1, got {depth}")
@@ -41,7 +42,7 @@ class WideResNet(nn.Module):
             raise ValueError(f"widen_factor must be >= 1, got {widen_factor}")
         n = (depth - 4) // 6
         widths = [16, 16 * widen_factor, 32 * widen_factor, 64 * widen_factor]
-        self.conv1 = nn.Conv2d(3, widths[0], 3, stride=1, padding=1, bias=False)
+        self.conv1 = nn.Conv2d(in_channels, widths[0], 3, stride=1, padding=1, bias=False)
         stages, in_planes = [], widths[0]
         for i, planes in enumerate(widths[1:]):
             stride = 1 if i == 0 else 2
@@ -63,16 +64,17 @@ class WideResNet(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (N, 3, 32, 32) normalised -> logits (N, num_classes)."""
+        """x: (N, C, H, W) normalised -> logits (N, num_classes)."""
         out = F.relu(self.bn(self.layers(self.conv1(x))))
         out = F.adaptive_avg_pool2d(out, 1).flatten(1)  # (N, 64 * widen_factor)
         return self.fc(out)
 
 
 def wide_resnet(
-    num_classes: int, depth: int = 34, widen_factor: int = 10, drop_rate: float = 0.0
+    num_classes: int, depth: int = 34, widen_factor: int = 10, drop_rate: float = 0.0,
+    in_channels: int = 3,
 ) -> nn.Module:
     """WRN-34-10 by default (46.2M parameters at 10 classes)."""
     if not 0.0 <= drop_rate < 1.0:
         raise ValueError(f"drop_rate must be in [0, 1), got {drop_rate}")
-    return WideResNet(int(depth), int(widen_factor), num_classes, float(drop_rate))
+    return WideResNet(int(depth), int(widen_factor), num_classes, float(drop_rate), in_channels)

@@ -1,7 +1,8 @@
-"""The data gate: Great Expectations checks on the CIFAR splits before anything trains on them."""
+"""The data gate: Great Expectations checks on the image splits before anything trains on them."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from dataclasses import dataclass
@@ -25,14 +26,15 @@ class DataGateConfig:
     """``params:data.gate``.
 
     Attributes:
-        image_shape: expected (C, H, W) of every image.
+        image_shape: expected (C, H, W) of every image; null: the shape the data source yields
+            (see :meth:`expecting`).
         balance_tolerance: allowed relative deviation of each class count from an even share.
         min_pixel_std: an image whose pixel standard deviation (in [0, 1] units) is at or below
             this is constant (blank).
         max_examples: offending rows quoted per failed expectation.
     """
 
-    image_shape: tuple[int, ...] = (3, 32, 32)
+    image_shape: tuple[int, ...] | None = (3, 32, 32)
     balance_tolerance: float = 0.05
     min_pixel_std: float = 1e-3
     max_examples: int = 5
@@ -40,10 +42,17 @@ class DataGateConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.balance_tolerance < 1:
             raise ConfigError(f"data.gate.balance_tolerance: must be in [0, 1), got {self.balance_tolerance}")
-        for i, side in enumerate(self.image_shape):
+        for i, side in enumerate(self.image_shape or ()):
             check_int_range(f"data.gate.image_shape[{i}]", side, 1)
         check_non_negative("data.gate.min_pixel_std", self.min_pixel_std)
         check_int_range("data.gate.max_examples", self.max_examples, 0)
+
+
+    def expecting(self, shape: tuple[int, ...]) -> DataGateConfig:
+        """This config, with ``shape`` (C, H, W) as the expected shape where none is set."""
+        if self.image_shape is not None:
+            return self
+        return dataclasses.replace(self, image_shape=tuple(int(s) for s in shape))
 
 
 def image_table(images: ImageSet, train_hashes: set[str] | None) -> pd.DataFrame:
@@ -110,6 +119,8 @@ def _image_expectations(num_classes: int, cfg: DataGateConfig) -> list:
     import great_expectations as gx
 
     e = gx.expectations
+    if cfg.image_shape is None:
+        raise ValueError("data.gate.image_shape: unresolved; call DataGateConfig.expecting first")
     shape = "x".join(map(str, cfg.image_shape))
     return [
         e.ExpectColumnValuesToBeInSet(column="shape", value_set=[shape]),

@@ -13,6 +13,7 @@ from torch import nn
 from limeguard.config import from_params
 from limeguard.images.imageset import ImageSet
 from limeguard.models import ModelChoice, build_model
+from limeguard.models.weights import load_weights
 from limeguard.runtime import RuntimeConfig, resolve_device
 from limeguard.training import TrainConfig, train_model
 from limeguard.training.checkpoint import run_directory
@@ -31,6 +32,8 @@ def train_baseline(
     cfg = from_params(TrainConfig, recipe, f"baseline.{Path(checkpoint_dir).name}").for_run(run.seed)
     torch.manual_seed(cfg.seed)  # the initial weights follow the run's seed, not the node order
     net = build_model(choice.arch, train.num_classes, **choice.options)
+    if choice.weights:
+        load_weights(net, choice.weights)
     result = run_training(
         run.distributed, resolve_device(run.device), train_model,
         net, train.images, train.labels, val.images, val.labels, cfg, progress=run.progress,

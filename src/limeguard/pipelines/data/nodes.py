@@ -1,14 +1,16 @@
-"""Nodes of the ``data`` pipeline: load CIFAR, split it, gate it with Great Expectations."""
+"""Nodes of the ``data`` pipeline: load the images, split them, gate them with Great Expectations."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import torch
 
 from limeguard.config import from_params
 from limeguard.images.imageset import ImageSet
-from limeguard.images.sources import SourceConfig, load_cifar
+from limeguard.images.load import load_pools
+from limeguard.images.source_config import SourceConfig
 from limeguard.images.splits import SplitConfig, make_splits
 from limeguard.images.spurious import (
     CueConfig,
@@ -25,7 +27,7 @@ SPLITS = ("train", "val", "test", "probe")
 
 def load_raw_data(source: dict[str, Any]) -> tuple[ImageSet, ImageSet]:
     """The full train and test pools from the first configured source that has them."""
-    return load_cifar(from_params(SourceConfig, source, "data.source"))
+    return load_pools(from_params(SourceConfig, source, "data.source"))
 
 
 def split_data(
@@ -59,14 +61,17 @@ def plant_spurious_cue(
 
 def validate_data(
     train: ImageSet, val: ImageSet, test: ImageSet, probe: ImageSet,
-    split: dict[str, Any], gate: dict[str, Any],
+    split: dict[str, Any], gate: dict[str, Any], source: dict[str, Any],
 ) -> dict[str, Any]:
-    """The Great Expectations report on every split (written even when it fails)."""
+    """The Great Expectations report on every split (written even when it fails); a null
+    ``data.gate.image_shape`` expects the shape ``data.source`` yields."""
     cfg = from_params(SplitConfig, split, "data.split")
+    gate_cfg = from_params(DataGateConfig, gate, "data.gate").expecting(
+        from_params(SourceConfig, source, "data.source").shape or tuple(train.images.shape[1:]))
     expected = {"train": cfg.train_size, "val": cfg.val_size, "test": cfg.test_size,
                 "probe": cfg.probe_size}
     sets = dict(zip(SPLITS, (train, val, test, probe), strict=True))
-    report = validate_splits(sets, expected, from_params(DataGateConfig, gate, "data.gate"))
+    report = validate_splits(sets, expected, gate_cfg)
     report["data"] = data_manifest(sets)
     return report
 
@@ -88,6 +93,9 @@ def data_manifest(sets: dict[str, ImageSet]) -> dict[str, Any]:
         "classes": list(first.classes),
         "counts": {name: len(images) for name, images in sets.items()},
     }
+    for key in ("folder", "conversions"):  # image_folder / converted data only
+        if key in first.meta:
+            manifest[key] = json.loads(first.meta[key]) if key == "conversions" else first.meta[key]
     if "spurious_cue" in first.meta:
         manifest["variant"] = "planted spurious cue"
     return manifest

@@ -1,4 +1,5 @@
-"""``data``: load CIFAR -> stratified splits -> Great Expectations gate -> model inputs.
+"""``data``: load the images (CIFAR, Fashion-MNIST, an image folder) -> stratified splits ->
+Great Expectations gate -> model inputs.
 
 With ``data.spurious.enabled`` (the ``spurious`` env) a class-specific cue is planted into the
 splits before the gate, and swapped validation and test sets are written beside them, with the
@@ -35,7 +36,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                           [*unchecked, *SPURIOUS_OUTPUTS], name="plant_spurious_cue"))
     return Pipeline([
         *nodes,
-        Node(validate_data, [*unchecked, "params:data.split", "params:data.gate"],
+        Node(validate_data, [*unchecked, "params:data.split", "params:data.gate",
+                              "params:data.source"],
              "data_validation_report", name="validate_data"),
         Node(gate_data, ["data_validation_report", *unchecked],
              ["train_images", "val_images", "test_images", "probe_images", "data_manifest"],
