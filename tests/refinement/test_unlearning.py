@@ -60,7 +60,8 @@ def test_oracle_masks_halve_the_gap_and_plain_fine_tuning_does_not(reliant) -> N
     assert before > 0.4  # the model relies on the patch
     # the default terms of conf/base (counterfactual masking; augmentation off for speed)
     refined = refine(model, RefineConfig(augment="none", use_regularization=False), "border")
-    plain = refine(model, RefineConfig(ablation="augmentation_only", augment="none"), "border")
+    plain = refine(model, RefineConfig(ablation="augmentation_only", augment="none",
+                                       adv_on_masked=False), "border")  # the matched control
     assert gap(refined, "border") <= before / 2
     assert gap(plain, "border") > before / 2
 
