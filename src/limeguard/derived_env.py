@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import logging
 import shutil
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ from typing import Any
 import yaml
 
 from limeguard.config import ConfigError
+
+log = logging.getLogger(__name__)
 
 SECTIONS = ("globals", "parameters")  # the config kinds a derivation file may change
 SPEC_KEYS = frozenset({"from", *SECTIONS})
@@ -165,8 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conf", type=Path, default=None,
                         help="the conf folder (default: the derivation file's folder)")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     target = derive_env(args.conf or args.spec.parent, args.spec)
-    print(f"wrote {target}", file=sys.stderr)  # noqa: T201 (a command-line tool)
+    log.info("wrote %s", target)
     return 0
 
 

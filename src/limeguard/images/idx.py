@@ -18,7 +18,7 @@ import torch
 
 from limeguard.images.imageset import ImageSet, from_uint8_nhwc
 from limeguard.images.source_config import DataSourceError, SourceConfig
-from limeguard.images.sources import _Unavailable, verify_sha256
+from limeguard.images.sources import _Unavailable, first_available, verify_sha256
 
 log = logging.getLogger(__name__)
 
@@ -117,16 +117,9 @@ def load_fashion_mnist(cfg: SourceConfig) -> tuple[ImageSet, ImageSet]:
     """
     readers = {"torchvision_files": read_torchvision_idx, "download": download_idx,
                "idx_folder": read_idx_folder}
-    failures = []
-    for name in cfg.order:
-        try:
-            train, test = readers[name](cfg)
-        except _Unavailable as why:
-            failures.append(f"  - {name}: {why}")
-            log.info("data source %s unavailable: %s", name, why)
-            continue
-        log.info("fashion_mnist loaded from %s (%d train, %d test)", name, len(train), len(test))
-        return train, test
+    loaded, failures = first_available(readers, cfg)
+    if loaded is not None:
+        return loaded
     raise DataSourceError("no source could provide fashion_mnist. Tried, in order:\n"
                           + "\n".join(failures) + "\nPoint data.source.folder at the offline "
                           "copy (four IDX .gz files and their SHA256SUMS), or allow the download.")

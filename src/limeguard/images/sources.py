@@ -47,6 +47,21 @@ def load_cifar(cfg: SourceConfig) -> tuple[ImageSet, ImageSet]:
         "download": download_torchvision,
         "jpeg_mirror": read_jpeg_mirror,
     }
+    loaded, failures = first_available(readers, cfg)
+    if loaded is not None:
+        return loaded
+    raise DataSourceError(
+        f"no source could provide {cfg.dataset}. Tried, in order:\n" + "\n".join(failures)
+        + f"\nProvide the data by placing torchvision's files under {cfg.root} (e.g. "
+        f"{_TV[cfg.dataset].folder}/), by allowing network access for torchvision's download, "
+        "or (CIFAR-10) by pointing data.source.mirror_archive at the JPEG mirror tarball."
+    )
+
+
+def first_available(readers: dict[str, Callable[[SourceConfig], tuple[ImageSet, ImageSet]]],
+                    cfg: SourceConfig) -> tuple[tuple[ImageSet, ImageSet] | None, list[str]]:
+    """The (train, test) pools of the first reader in ``cfg.order`` that has them, else None;
+    and one line per reader that could not, saying why."""
     failures = []
     for name in cfg.order:
         try:
@@ -56,13 +71,8 @@ def load_cifar(cfg: SourceConfig) -> tuple[ImageSet, ImageSet]:
             log.info("data source %s unavailable: %s", name, why)
             continue
         log.info("%s loaded from %s (%d train, %d test)", cfg.dataset, name, len(train), len(test))
-        return train, test
-    raise DataSourceError(
-        f"no source could provide {cfg.dataset}. Tried, in order:\n" + "\n".join(failures)
-        + f"\nProvide the data by placing torchvision's files under {cfg.root} (e.g. "
-        f"{_TV[cfg.dataset].folder}/), by allowing network access for torchvision's download, "
-        "or (CIFAR-10) by pointing data.source.mirror_archive at the JPEG mirror tarball."
-    )
+        return (train, test), failures
+    return None, failures
 
 
 class _Unavailable(Exception):
