@@ -9,12 +9,13 @@ import numpy as np
 CLASSES = ("cat", "dog", "lesion")
 
 
-def write_image_folder(root: Path, per_class: int = 20, classes: tuple[str, ...] = CLASSES) -> Path:
+def write_image_folder(root: Path, per_class: int = 20, classes: tuple[str, ...] = CLASSES,
+                       seed: int = 0) -> Path:
     """``root/<class>/NN.{png,jpg}``: smooth seeded images, each class its own tint; even files
     40x48 PNG, odd 24x24 JPEG; every fourth image grayscale (mode L)."""
     from PIL import Image
 
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     for c, name in enumerate(classes):
         folder = root / name
         folder.mkdir(parents=True, exist_ok=True)

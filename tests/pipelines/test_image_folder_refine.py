@@ -5,8 +5,9 @@ report at 3x24x24, where CIFAR-10-C does not apply and is skipped.
 RGB: with `data.source.channels: 1` the job stops in `mine` (explain/figures.py draws superpixel
 boundaries in RGB on the (H, W, 1) image; see the issue 24 notes).
 
-Four classes: AutoAttack's targeted DLR loss needs at least four (pyautoattack indexes the
-fourth-largest logit), so a three-class folder stops in `evaluate` (see the issue 24 notes).
+Four classes, so that AutoAttack runs as configured: with fewer it leaves out APGD-T (the
+targeted DLR loss needs four) and the report says so (tests/attacks/test_autoattack_classes.py,
+tests/reporting/test_applicability.py).
 """
 
 from __future__ import annotations

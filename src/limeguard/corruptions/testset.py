@@ -49,18 +49,29 @@ class CorruptionSetConfig:
 
 
 CIFAR_SHAPE = (3, 32, 32)  # CIFAR-10-C's constants (and its files) are for 32x32 RGB only
+OTHER_DATA = {"image_folder": "an image folder", "fashion_mnist": "Fashion-MNIST"}
+
+
+def skip_reason(shape: tuple[int, ...], dataset: str | None = None) -> str | None:
+    """Why CIFAR-10-C does not apply to test images of ``shape`` (C, H, W) from ``dataset``
+    (``data.source.dataset``; None: CIFAR), or None where it applies."""
+    if tuple(shape) != CIFAR_SHAPE:
+        return (f"CIFAR-10-C applies to 32x32 RGB images, these are "
+                f"{'x'.join(map(str, shape))} (C x H x W)")
+    if dataset in OTHER_DATA:
+        return f"CIFAR-10-C applies to CIFAR images, these come from {OTHER_DATA[dataset]}"
+    return None
 
 
 def corrupted_test_set(test: ImageSet, cfg: CorruptionSetConfig) -> tuple[ImageSet, pd.DataFrame]:
     """The corrupted images (float32 [0, 1] NCHW) and one index row per image.
 
-    Test images of another shape (grayscale, other sizes) are skipped, not corrupted: the result
-    is empty, and its ``meta['source']`` says why.
+    Test images CIFAR-10-C does not apply to (:func:`skip_reason`: grayscale, other sizes, other
+    data sets) are skipped, not corrupted: the result is empty, and its ``meta['source']`` says why.
     """
-    shape = tuple(test.images.shape[1:])
-    if shape != CIFAR_SHAPE:
-        return skipped(test, f"skipped: CIFAR-10-C applies to 32x32 RGB images, these are "
-                             f"{'x'.join(map(str, shape))} (C x H x W)")
+    reason = skip_reason(tuple(test.images.shape[1:]), test.meta.get("dataset"))
+    if reason:
+        return skipped(test, f"skipped: {reason}")
     use_files = cfg.source == "files" or (
         cfg.source == "auto" and cifar10c_available(cfg.root, cfg.corruptions)
     )

@@ -37,7 +37,8 @@ class SourceConfig:
         image_size: side in px the images are resized to (square); null: the dataset's own
             (CIFAR 32, Fashion-MNIST 28; required for ``image_folder``).
         channels: 1 (grayscale) or 3 (RGB); null: the dataset's own (Fashion-MNIST 1, else 3).
-        test_fraction: ``image_folder``: share of each class held out as the test pool.
+        test_fraction: ``image_folder``: share of each class held out as the test pool (not used
+            when the folder holds ``train/`` and ``test/``: a given split).
     """
 
     dataset: str = "cifar10"

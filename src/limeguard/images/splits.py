@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from limeguard.config import ConfigError, check_seed
+from limeguard.images.folder import class_folder
 from limeguard.images.imageset import ImageSet
 
 
@@ -103,7 +104,7 @@ def _check_fits(key: str, wanted: np.ndarray, available: np.ndarray, pool: Image
     short = np.flatnonzero(wanted > available)
     if short.size:
         c = int(short[0])
-        where = f" (folder {pool.meta['folder']}/{pool.classes[c]})" if "folder" in pool.meta else ""
+        where = f" (folder {class_folder(pool.meta, pool.classes[c])})" if "folder" in pool.meta else ""
         raise ConfigError(
             f"data.split.{key}: asks for {int(wanted.sum())} images ({int(wanted[c])} of class "
             f"'{pool.classes[c]}'), but the {pool.meta.get('split', '')} data has only "

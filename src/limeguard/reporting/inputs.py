@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from limeguard.config import ConfigError
+from limeguard.reporting.applicability import Applicability
 
 SUMMARY_COLUMNS = ("attack", "eps_255", "eps_linf", "n", "n_correct", "accuracy")
 CORRUPTION_COLUMNS = ("corruption", "severity", "accuracy")
@@ -88,12 +89,15 @@ class ReportInputs:
         provenance: the dict of :func:`limeguard.reporting.collect_provenance` (or None).
         extra_figures: names of figures saved elsewhere under ``figures/<name>.png`` (LIME
             overlays); a mapping gives each a caption.
+        applicability: what the data left out of the configured evaluation
+            (:func:`limeguard.reporting.applicability.applicability`).
     """
 
     manifest: Mapping[str, Any]
     models: Mapping[str, ModelResults | Sequence[ModelResults]]
     provenance: Mapping[str, Any] | None = None
     extra_figures: Sequence[str] | Mapping[str, str] = ()
+    applicability: Applicability = field(default_factory=Applicability)
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,8 @@ def section_verdict(view: RunView, claims: Sequence[Claim]) -> str:
     variants = sorted({v for v in view.variants.values() if v})
     parts.append("AutoAttack: " + ("; ".join(f"`{v}` = {AA_VARIANTS.get(v, v)}" for v in variants)
                                    or "not run") + ".")  # fmt: skip
+    parts += [f"**`{label}` on this data:** {plan.note()}."
+              for label, plan in view.applicability.autoattack.items() if label in variants]
     n = sorted(set(view.n_images.values()))
     seeds = sorted({len(r) for r in view.models.values()})
     parts.append(f"Test images per model: {', '.join(map(str, n))} (per attack in the table "
@@ -176,8 +178,11 @@ def section_corruptions(view: RunView, figures: Mapping[str, Any]) -> str:
     """CIFAR-10-C accuracy per corruption and per severity."""
     per_name, per_sev = tables.corruption_tables(view)
     lines = ["## CIFAR-10-C per corruption", ""]
+    skipped = view.applicability.cifar10c_skipped
     if not per_name:
-        return "\n".join([*lines, "CIFAR-10-C was not evaluated in this run."])
+        text = (f"CIFAR-10-C was skipped: {skipped}." if skipped
+                else "CIFAR-10-C was not evaluated in this run.")
+        return "\n".join([*lines, text])
     if "cifar10c_by_corruption" in figures:
         lines += [figure_link(view, "cifar10c_by_corruption", "CIFAR-10-C per corruption"), ""]
     lines += [caption(view, "CIFAR-10-C accuracy per corruption, mean over severities "

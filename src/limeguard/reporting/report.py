@@ -63,6 +63,7 @@ def build_metrics(view: RunView, claims: list[Claim], provenance: Any) -> dict[s
                  "jpeg_mirror": view.mirror, "counts": dict(view.manifest.get("counts") or {})},
         "headline_eps_255": view.cfg.headline_eps_255,
         "autoattack_variant": view.autoattack_label,
+        **view.applicability.metrics(),
         "models": {name: model_metrics(view, name) for name in view.models},
         "rounds": progress_rows(view),
         "collapsed_rounds": collapsed_rounds(view),

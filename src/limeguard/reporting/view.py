@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from limeguard.reporting import numbers
+from limeguard.reporting.applicability import Applicability
 from limeguard.reporting.inputs import (
     ModelResults,
     ReportConfig,
@@ -36,6 +37,7 @@ class RunView:
         mirror: whether the pixels came from the JPEG mirror.
         paired: (candidate, reference, measure) -> its comparison, computed once
             (:func:`limeguard.reporting.paired.compare`).
+        applicability: what the data left out (AutoAttack's attacks, CIFAR-10-C).
     """
 
     models: dict[str, tuple[ModelResults, ...]]
@@ -49,6 +51,7 @@ class RunView:
     manifest: Mapping[str, Any]
     cfg: ReportConfig
     paired: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
+    applicability: Applicability = field(default_factory=Applicability)
 
     def stat(self, name: str, key: str) -> Stat:
         """The statistic ``key`` of model ``name`` (NaN when the model is absent)."""
@@ -91,6 +94,7 @@ def build_view(inputs: ReportInputs, cfg: ReportConfig) -> RunView:
         mirror=inputs.manifest.get("source") == MIRROR_SOURCE,
         manifest=inputs.manifest,
         cfg=cfg,
+        applicability=inputs.applicability,
     )
 
 

@@ -93,7 +93,7 @@ def data_manifest(sets: dict[str, ImageSet]) -> dict[str, Any]:
         "classes": list(first.classes),
         "counts": {name: len(images) for name, images in sets.items()},
     }
-    for key in ("folder", "conversions"):  # image_folder / converted data only
+    for key in ("folder", "layout", "conversions"):  # image_folder / converted data only
         if key in first.meta:
             manifest[key] = json.loads(first.meta[key]) if key == "conversions" else first.meta[key]
     if "spurious_cue" in first.meta:

@@ -7,6 +7,7 @@ from typing import Any
 
 from limeguard.config import from_params
 from limeguard.reporting import ModelResults, ReportConfig, ReportInputs, build_report, collect_provenance
+from limeguard.reporting.applicability import applicability
 
 # keys of the per-model inputs: "<model>__<kind>"
 KINDS = {"robust_summary": "summary", "attack_results": "attack_results",
@@ -57,7 +58,8 @@ def _build(manifest: dict[str, Any], models: dict[str, Any], overlays: dict[str,
            report: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
     cfg = from_params(ReportConfig, report, "report")
     inputs = ReportInputs(manifest=manifest, models=models, extra_figures=overlays,
-                          provenance=collect_provenance(parameters, *records))
+                          provenance=collect_provenance(parameters, *records),
+                          applicability=applicability(parameters, manifest))
     result = build_report(inputs, cfg)
     figures = {f"{name}.png": figure for name, figure in result.figures.items()}
     return result.markdown, result.metrics, figures
