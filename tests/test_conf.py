@@ -9,7 +9,8 @@ from limeguard.hooks.parameters import check_parameters, parameter_schemas
 from tests.conftest import PROJECT_ROOT
 
 SPURIOUS_ENVS = {"spurious": ("border", "flat"), "spurious_object": ("object", "flat"),
-                 "spurious_texture": ("border", "texture")}  # env -> (placement, content)
+                 "spurious_texture": ("border", "texture"),
+                 "spurious_corners": ("corners", "flat")}  # env -> (placement, content)
 ENVS = ["base", "test", "paper", "bench", *SPURIOUS_ENVS, "fashion_mnist", "image_folder_example"]
 
 

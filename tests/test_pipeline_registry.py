@@ -37,4 +37,4 @@ def test_every_env_builds_a_closed_refine_job(env: str, monkeypatch) -> None:
     control = next(n for n in refine.nodes if n.name == "train_matched_control")
     planted = env.startswith("spurious")
     assert ("spurious_cue" in control.inputs) == planted
-    assert "adversarial.spurious_masks" in control.inputs
+    assert "adversarial.refinement_masks" in control.inputs

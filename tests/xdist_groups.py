@@ -19,6 +19,13 @@ So the groups travel beside the node ids: the controller gives each worker a fol
 a worker has the items and their fixtures), and the scheduler, a ``LoadScopeScheduling`` whose
 scope of a node id is its group, reads them when it first distributes the tests.
 
+The order in which the groups are handed out: the groups with end-to-end runs (tests marked
+``slow``) first, most of those tests first, then the others by size (xdist's own reorder, most
+tests first). xdist's reorder alone sorts by the number of tests, which put the costliest groups
+(the paper-env smoke: 4 tests, minutes; one-test modules that each run a whole `kedro run`) near the
+end of the queue, where one worker ran them alone after the other had finished; handed out first,
+the many short modules fill the other worker meanwhile.
+
 Delete this module (and ``pytest_plugins`` in tests/conftest.py) once #1386 is fixed in a
 released xdist: then mark the tests in ``pytest_collection_modifyitems``
 (``item.add_marker(pytest.mark.xdist_group(name))``) and run with ``--dist loadgroup`` (the
@@ -52,8 +59,9 @@ def pytest_configure_node(node) -> None:  # xdist, in the controller: where work
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     folder = getattr(config, "workerinput", {}).get(WORKERINPUT_KEY)
-    if folder:  # an xdist worker
-        groups = {item.nodeid: xdist_scope(item) for item in items}
+    if folder:  # an xdist worker: each test's group, and whether it is an end-to-end run
+        groups = {item.nodeid: [xdist_scope(item), item.get_closest_marker("slow") is not None]
+                  for item in items}
         (Path(folder) / f"{config.workerinput['workerid']}.json").write_text(json.dumps(groups))
 
 
@@ -67,14 +75,28 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):  # xdist, in the co
     folder = _groups_dir(config)
 
     class SharedRunScheduling(LoadScopeScheduling):
-        """xdist's scope scheduling with the groups the workers wrote as scopes."""
+        """xdist's scope scheduling with the groups the workers wrote as scopes; the groups
+        with the most ``slow`` tests are handed out first, the others in xdist's order (with
+        its default reorder: most tests first)."""
 
         @functools.cached_property
-        def groups(self) -> dict[str, str]:  # read once every worker has collected
-            return {k: v for f in sorted(folder.glob("*.json")) for k, v in json.loads(f.read_text()).items()}
+        def tests(self) -> dict[str, tuple[str, bool]]:  # read once every worker has collected
+            return {k: (scope, slow) for f in sorted(folder.glob("*.json"))
+                    for k, (scope, slow) in json.loads(f.read_text()).items()}
 
         def _split_scope(self, nodeid: str) -> str:  # xdist's private hook of LoadScopeScheduling
-            return self.groups.get(nodeid, nodeid.split("::")[0])
+            return self.tests.get(nodeid, (nodeid.split("::")[0],))[0]
+
+        def _assign_work_unit(self, node) -> None:  # xdist's private: pops the next group
+            if not self.slow_first:  # the queue is complete at the first call: reorder it once
+                self.slow_first = True
+                slow = {scope: sum(self.tests.get(nodeid, ("", False))[1] for nodeid in unit)
+                        for scope, unit in self.workqueue.items()}
+                for scope in sorted(self.workqueue, key=lambda scope: -slow[scope]):  # stable
+                    self.workqueue.move_to_end(scope)
+            super()._assign_work_unit(node)
+
+        slow_first = False
 
     return SharedRunScheduling(config, log)
 

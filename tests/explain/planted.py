@@ -1,7 +1,8 @@
 """A small synthetic planted-cue problem: a class-shaped object of a random pale colour (disk, square,
 bars, ring: weak evidence) on a smooth background, and in most images of classes 0-3 a 4x4 patch
 of a class-specific colour (the shortcut, always right), placed on the border or inside the central
-object region. Class 4 never carries a patch: it absorbs "no patch", so that the model needs every
+object region (one place per class), or in a corner drawn per image (``corners``: a cue that
+moves). Class 4 never carries a patch: it absorbs "no patch", so that the model needs every
 one of the four patches (with a patch per class, one class becomes "no other patch" and its own
 patch goes unused, as the cat's does on the CIFAR benchmark). A small CNN trained on it for a few
 epochs on CPU relies on the patches; one trained without them relies on the shapes."""
@@ -68,8 +69,10 @@ def make_images(n: int, seed: int, placement: str | None, cued_share: float = 0.
     cue = torch.zeros((n, SIZE, SIZE), dtype=torch.bool)
     if placement is not None:
         cued = (torch.rand(n, generator=g) < cued_share) & (labels < CUED_CLASSES)
+        corner = torch.randint(0, 4, (n,), generator=g)
         for i in cued.nonzero().flatten().tolist():
-            r, c = PLACEMENTS[placement][int(labels[i])]
+            slot = int(corner[i]) if placement == "corners" else int(labels[i])
+            r, c = PLACEMENTS["border" if placement == "corners" else placement][slot]
             cue[i, r: r + PATCH, c: c + PATCH] = True
         colour = CUE_COLOURS[labels.clamp(max=CUED_CLASSES - 1)]
         images = torch.where(cue[:, None], colour[:, :, None, None], images)

@@ -90,8 +90,7 @@ def test_node_probe_set_carries_the_cue_exactly_where_train_does() -> None:
     position = {int(i): n for n, i in enumerate(train_p.ids)}
     rows = torch.tensor([position[int(i)] for i in probe_p.ids])
     assert torch.equal(probe_p.images, train_p.images[rows])
-    truth = cue_pixel_masks(train.labels, train.ids, record["train_cued_ids"],
-                            record["class_masks"].bool())
+    truth = cue_pixel_masks(record, train.labels, train.ids, record["train_cued_ids"])
     painted = (train_p.images != train.images).any(1)
     assert painted.sum() > 0 and not (painted & ~truth).any()
     assert torch.equal(val_s.ids, val_p.ids) and torch.equal(test_s.labels, test_p.labels)
@@ -260,3 +259,28 @@ def test_model_trained_on_the_variant_relies_on_the_cue() -> None:
     assert result["n_cued"] == 10 * round(0.95 * 50)
     assert result["aligned_accuracy"] > 0.6
     assert result["gap"] > 0.4, result
+
+
+def test_corner_cue_moves_per_image_and_the_record_knows_where() -> None:
+    images = image_set(per_class=20)
+    cfg = CueConfig(placement="corners")
+    cue = make_cue(10, 32, 32, cfg)
+    chosen = cued_selection(images, cfg.fraction, cfg.seed)
+    aligned = plant_aligned(images, cue, chosen)
+    swapped = plant_swapped(images, cue, chosen, seed=1)
+    record = plant_spurious_cue(images, images, images, images, {"enabled": True,
+                                                                  "placement": "corners"})[6]
+    truth = cue_pixel_masks(record, images.labels, images.ids, record["train_cued_ids"])
+    painted = (aligned.images != images.images).any(1)
+    assert torch.equal(painted & truth, painted) and (truth.flatten(1).sum(1)[chosen] == 16).all()
+    corner = truth[chosen].flatten(1).float().argmax(1)
+    assert len(set(corner.tolist())) == 4, "every cued image's patch in the same corner"
+    same_class = images.labels[chosen] == 0
+    assert len(set(corner[same_class].tolist())) > 1, "one class's patch does not move"
+    assert torch.equal((swapped.images != images.images).any(1), painted), "swap moved the corner"
+    assert record["class_masks"].flatten(1).sum(1).tolist() == [64] * 10
+
+
+def test_corners_refuse_a_margin_that_makes_them_overlap() -> None:
+    with pytest.raises(ConfigError, match="data.spurious.margin"):
+        make_cue(10, 10, 10, CueConfig(placement="corners", margin=2, patch_size=4))

@@ -22,8 +22,7 @@ def test_cue_is_painted_as_luma_on_grayscale_28px() -> None:
     out = plant_spurious_cue(train, val, test, train.subset(torch.arange(10)), {"enabled": True})
     train_p, record = out[0], out[6]
     assert train_p.images.shape == (60, 1, 28, 28) and record["class_masks"].shape == (10, 28, 28)
-    truth = cue_pixel_masks(train.labels, train.ids, record["train_cued_ids"],
-                            record["class_masks"].bool())
+    truth = cue_pixel_masks(record, train.labels, train.ids, record["train_cued_ids"])
     i = int(truth.flatten(1).any(1).nonzero()[0])
     row, col = record["positions"][int(train.labels[i])].tolist()
     painted = train_p.images[i, :, row: row + 4, col: col + 4]

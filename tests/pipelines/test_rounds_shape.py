@@ -44,7 +44,7 @@ def test_two_rounds_chain_models_and_masks(conf_with_rounds) -> None:
     assert {"round_1.refine_round", "round_2.refine_round", "round_2.mine_model",
             "train_matched_control"} <= names
     refine_2 = next(n for n in rounds.nodes if n.name == "round_2.refine_round")
-    assert {"round_1_model", "round_1.spurious_masks"} <= set(refine_2.inputs)
+    assert {"round_1_model", "round_1.refinement_masks"} <= set(refine_2.inputs)
     assert evaluated_models()[-1] == "round_2"
 
 

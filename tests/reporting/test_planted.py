@@ -111,3 +111,17 @@ def test_a_collapsed_round_is_flagged_in_the_verdict_and_metrics() -> None:
         "numbers are not a refined model's)"]
     verdict = report.markdown.split("## Accuracy per model")[0]
     assert "round_1 collapsed" in verdict and "round_2 collapsed" not in verdict
+
+
+def test_the_masks_handed_to_the_training_images_are_shown() -> None:
+    inputs = planted_inputs(round_gap=0.1)
+    applied = {"n_images": 5000, "n_cued_images": 4750, "precision": 0.62, "recall": 0.93,
+               "pixel_share": 0.02, "images_masked_cued": 0.97, "images_masked_uncued": 0.01}
+    models = dict(inputs.models)
+    models["adversarial"] = dataclasses.replace(
+        models["adversarial"], cue_recovery={**recovery(0.1, 0.6), "training_images": applied})
+    md = build_report(dataclasses.replace(inputs, models=models), ReportConfig()).markdown
+    assert "on all 5000 training images (4750 with a cue)" in md
+    assert "| adversarial | 62.0 / 93.0 | 97.0 | 1.0 | 2.0 |" in md
+    plain = build_report(planted_inputs(round_gap=0.1), ReportConfig()).markdown
+    assert "hands to the next round" not in plain

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from limeguard.config import (
     ConfigError,
@@ -27,6 +27,7 @@ EFFECTS = ("log_prob", "prob")
 PERTURBATIONS = ("gaussian", "fgsm", "pgd")
 REGIONS = ("center", "full")
 SCOPES = ("probe", "train")
+TRANSFER_MODES = ("search", "class")
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,38 @@ class MiningConfig:
 
 
 @dataclass(frozen=True)
+class TransferConfig:
+    """``params:mine.transfer``: the masks of the training and validation images mining did not
+    probe.
+
+    Attributes:
+        mode: ``search`` (the transplant test on every image of a class mining flagged, see the
+            module) or ``class`` (each image takes its class's aggregate of the probe masks,
+            binarised at ``rounds.refine.class_mask_threshold``: carries only a shortcut that
+            stays at one place per class).
+        screen_recipients, top_k, recipients: the transplant test's settings in the search.
+        dilate: pixels a flagged region grows by (0: the superpixels as they are).
+    """
+
+    mode: str = "search"
+    screen_recipients: int = 1
+    top_k: int = 2
+    recipients: int = 8
+    dilate: int = 0
+
+    def __post_init__(self) -> None:
+        check_choice("mode", self.mode, TRANSFER_MODES)
+        for name in ("screen_recipients", "top_k", "recipients"):
+            check_int_range(name, getattr(self, name), 1)
+        check_int_range("dilate", self.dilate, 0)
+
+    def transplant(self, mining: TransplantConfig) -> TransplantConfig:
+        """Mining's transplant test at the search's settings."""
+        return replace(mining, screen_recipients=min(self.screen_recipients, self.recipients),
+                       top_k=self.top_k, recipients=self.recipients)
+
+
+@dataclass(frozen=True)
 class MineParams:
     """``params:mine``.
 
@@ -264,10 +297,12 @@ class MineParams:
         stability_images: images re-explained with other seeds for the stability metric.
         stability_seeds: LIME seeds compared pairwise (top-k Jaccard).
         stability_top_k: k of the top-k Jaccard.
+        transfer: the masks of the images mining did not probe (``explain.transfer``).
     """
 
     scope: str = "probe"
     mining: MiningConfig = field(default_factory=MiningConfig)
+    transfer: TransferConfig = field(default_factory=TransferConfig)
     figure_images: int = 6
     stability_images: int = 16
     stability_seeds: tuple[int, ...] = (0, 1, 2)

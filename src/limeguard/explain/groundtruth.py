@@ -81,3 +81,19 @@ def _share(flagged: torch.Tensor) -> float:
 
 def _ratio(num: torch.Tensor, den: torch.Tensor) -> float:
     return float(num) / float(den) if int(den) > 0 else float("nan")
+
+
+def mask_recovery(masks: torch.Tensor, cue: torch.Tensor) -> dict[str, Any]:
+    """Pixel precision and recall of (N, H, W) ``masks`` against the (N, H, W) planted ``cue``
+    pixels, and their coverage: the share of images with any masked pixel (cued and uncued) and
+    of masked pixels."""
+    masks, cue = masks.bool(), cue.bool()
+    if tuple(masks.shape) != tuple(cue.shape):
+        raise ValueError(f"mask shape {tuple(masks.shape)} does not match the cue's "
+                         f"{tuple(cue.shape)}")
+    cued, masked = cue.flatten(1).any(1), masks.flatten(1).any(1)
+    hits = masks & cue
+    return {"n_images": len(masks), "n_cued_images": int(cued.sum()),
+            "precision": _ratio(hits.sum(), masks.sum()), "recall": _ratio(hits.sum(), cue.sum()),
+            "pixel_share": _share(masks), "images_masked_cued": _share(masked[cued]),
+            "images_masked_uncued": _share(masked[~cued])}

@@ -153,12 +153,14 @@ class _Paster:
 def transplant_scores(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
                       segments: torch.Tensor, valid: torch.Tensor, image_ids: Sequence[object],
                       cfg: TransplantConfig, lime: LimeConfig, seed: int,
-                      device: torch.device) -> TransplantScores:
+                      device: torch.device, floor: float = 0.0) -> TransplantScores:
     """Screen every superpixel, then test each image's ``top_k`` against the null; flag them.
 
     Args:
         images: (N, C, H, W) float32 in [0, 1]; labels: (N,); segments: (N, H, W) int64;
-        valid: (N, F) bool, the non-padding superpixels.
+        valid: (N, F) bool, the superpixels to screen (not padding; an image without any is
+            only a recipient or donor).
+        floor: the threshold is at least this (e.g. the probe set's, when searching every image).
     """
     recipients, donors, donors2 = partners(labels, image_ids, cfg, seed)
     with model_mode(model, False), torch.inference_mode():
@@ -176,7 +178,7 @@ def transplant_scores(model: nn.Module, images: torch.Tensor, labels: torch.Tens
         null2 = paster.rise(img, seg, recipients[img], donors2[img])
     score = _median(effect - (null + null2) / 2)
     calibration = _median(null2 - null)  # the score of other-class content
-    threshold = max(cfg.min_effect, quantile_threshold(calibration, cfg.null_quantile)
+    threshold = max(cfg.min_effect, floor, quantile_threshold(calibration, cfg.null_quantile)
                     if len(img) else cfg.min_effect)
     maps = [_scatter(valid.shape, img, seg, v)
             for v in (_median(effect), _median(null), _median(null2), score)]

@@ -42,6 +42,22 @@ class ImageSet:
         )
 
 
+def joined(first: ImageSet, *others: ImageSet) -> ImageSet:
+    """The images of every set, in order (e.g. train and validation, split from one pool).
+
+    Raises:
+        ValueError: the sets have other class names, or an image id repeats.
+    """
+    sets = (first, *others)
+    if any(s.classes != first.classes for s in others):
+        raise ValueError("joined: the image sets have different classes")
+    ids = torch.cat([s.ids for s in sets])
+    if len(ids.unique()) != len(ids):
+        raise ValueError("joined: an image id appears in more than one set")
+    return ImageSet(torch.cat([s.images for s in sets]), torch.cat([s.labels for s in sets]), ids,
+                    first.classes, dict(first.meta))
+
+
 def from_uint8_nhwc(pixels: np.ndarray) -> torch.Tensor:
     """(N, H, W, C) uint8 -> (N, C, H, W) float32 in [0, 1]."""
     return torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).float().div_(255)

@@ -2,7 +2,8 @@
 
 In a fraction ``p`` of each class's images a small square of the class's content (a flat colour or a
 fixed texture) is painted at the class's position (round the border, or inside the centred object
-region). ``aligned`` sets carry the cue of the image's own class; ``swapped`` sets carry, on the same
+region), or in one of the four corners chosen per image (``corners``: a shortcut that moves, as in
+decoy MNIST). ``aligned`` sets carry the cue of the image's own class; ``swapped`` sets carry, on the same
 images, the cue of another class. A model that relies on the cue is right on aligned images and
 wrong on swapped ones, so the aligned-minus-swapped accuracy gap measures that reliance.
 """
@@ -20,7 +21,7 @@ from limeguard.config import ConfigError, check_seed
 from limeguard.images.imageset import ImageSet
 from limeguard.safetensors_io import META_KEY
 
-PLACEMENTS = ("border", "object")
+PLACEMENTS = ("border", "object", "corners")
 CONTENTS = ("flat", "texture")
 CIFAR_SIDE = 32  # CIFAR-10 and CIFAR-100 images are 32x32: configs are checked against it at parse
 
@@ -34,11 +35,13 @@ class CueConfig:
         fraction: share p of each class's images (train, and the aligned/swapped val and test sets)
             that carry a cue.
         patch_size: side of the square patch in pixels.
-        margin: ``border`` placement: distance in pixels of the patches from the image border.
+        margin: ``border`` and ``corners`` placements: distance in pixels of the patches from the
+            image border.
         seed: which images carry the cue, which other class a swapped image shows, and the textures.
         placement: ``border`` (class positions spread round a ring ``margin`` px inside the
-            border, off the centred object) or ``object`` (a grid of non-overlapping slots inside
-            the centred box where CIFAR objects are).
+            border, off the centred object), ``object`` (a grid of non-overlapping slots inside
+            the centred box where CIFAR objects are) or ``corners`` (each cued image's patch in
+            one of the four corners, ``margin`` px in, the corner fixed by (seed, image id)).
         object_box: ``object`` placement: side of the centred box, as a share of the image side.
         content: ``flat`` (a square of the class's colour) or ``texture`` (a fixed, class-specific
             random pattern whose pixels vary inside the patch).
@@ -77,16 +80,21 @@ class Cue:
     """Where and what each class's cue is.
 
     Attributes:
-        positions: (classes, 2) int64 top-left (row, column) of each class's patch.
+        positions: (classes, 2) int64 top-left (row, column) of each class's patch (``corners``:
+            -1, the position is the image's).
         colours: (classes, 3) float32 RGB in [0, 1]: each class's colour (``texture``: the mean
             colour of its pattern).
         patterns: (classes, 3, P, P) float32 in [0, 1]: the pixels painted (``flat``: the colour
             repeated).
+        corners: ``corners`` placement: (4, 2) int64 top-left of the corner slots, else None.
+        seed: which corner each image's patch takes (``corners``).
     """
 
     positions: torch.Tensor
     colours: torch.Tensor
     patterns: torch.Tensor
+    corners: torch.Tensor | None = None
+    seed: int = 0
 
     @property
     def patch_size(self) -> int:
@@ -94,11 +102,31 @@ class Cue:
         return int(self.patterns.shape[-1])
 
     def masks(self, height: int, width: int) -> torch.Tensor:
-        """(classes, H, W) bool: each class's cue pixels."""
-        masks = torch.zeros((len(self.positions), height, width), dtype=torch.bool)
-        for c, (row, col) in enumerate(self.positions.tolist()):
-            masks[c, row: row + self.patch_size, col: col + self.patch_size] = True
-        return masks
+        """(classes, H, W) bool: the pixels where each class's cue can sit (``corners``: all four
+        corners)."""
+        slots = self.positions[:, None] if self.corners is None else \
+            self.corners[None].expand(len(self.positions), -1, -1)
+        return square_masks(slots, self.patch_size, height, width).any(1)
+
+    def image_positions(self, cue_class: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """(N, 2) top-left of the patch of class ``cue_class[i]`` on image ``ids[i]``."""
+        if self.corners is None:
+            return self.positions[cue_class.clamp_min(0)]
+        return self.corners[corner_index(self.seed, ids)]
+
+
+def corner_index(seed: int, ids: torch.Tensor) -> torch.Tensor:
+    """(N,) int64 in [0, 4): the corner of each image id's patch, fixed by (seed, id)."""
+    return torch.tensor([int(_rank_key(seed, int(i), "corner") * 4) for i in ids.tolist()],
+                        dtype=torch.long)
+
+
+def square_masks(positions: torch.Tensor, size: int, height: int, width: int) -> torch.Tensor:
+    """(..., H, W) bool: a ``size`` square at each (..., 2) top-left position."""
+    rows = torch.arange(height).view(*([1] * (positions.ndim - 1)), height, 1)
+    cols = torch.arange(width).view(*([1] * (positions.ndim - 1)), 1, width)
+    top, left = positions[..., 0, None, None], positions[..., 1, None, None]
+    return (rows >= top) & (rows < top + size) & (cols >= left) & (cols < left + size)
 
 
 def make_cue(num_classes: int, height: int, width: int, cfg: CueConfig) -> Cue:
@@ -116,6 +144,9 @@ def make_cue(num_classes: int, height: int, width: int, cfg: CueConfig) -> Cue:
         raise ConfigError(f"data.spurious.{err}") from err
     step = max(1, len(slots) // num_classes)
     positions = torch.tensor([slots[(c * step) % len(slots)] for c in range(num_classes)])
+    corners = torch.tensor(slots) if cfg.placement == "corners" else None
+    if corners is not None:
+        positions = torch.full_like(positions, -1)
     colours = torch.tensor([colorsys.hsv_to_rgb(c / num_classes, 1.0, 1.0)
                             for c in range(num_classes)], dtype=torch.float32)
     size = cfg.patch_size
@@ -124,7 +155,7 @@ def make_cue(num_classes: int, height: int, width: int, cfg: CueConfig) -> Cue:
     else:
         patterns = torch.stack([_texture(cfg.seed, c, size) for c in range(num_classes)])
         colours = patterns.mean(dim=(2, 3))
-    return Cue(positions.long(), colours, patterns)
+    return Cue(positions.long(), colours, patterns, corners, cfg.seed)
 
 
 def cue_slots(height: int, width: int, cfg: CueConfig) -> list[tuple[int, int]]:
@@ -137,7 +168,19 @@ def cue_slots(height: int, width: int, cfg: CueConfig) -> list[tuple[int, int]]:
         raise ValueError(f"patch_size: {cfg.patch_size} does not fit a {height}x{width} image")
     if cfg.placement == "object":
         return object_grid(height, width, cfg.patch_size, cfg.object_box)
+    if cfg.placement == "corners":
+        return four_corners(height, width, cfg.patch_size, cfg.margin)
     return border_ring(height, width, cfg.patch_size, cfg.margin)
+
+
+def four_corners(height: int, width: int, size: int, margin: int) -> list[tuple[int, int]]:
+    """Top-left corners of ``size`` patches ``margin`` px inside each corner: top-left, top-right,
+    bottom-left, bottom-right."""
+    last_row, last_col = height - margin - size, width - margin - size
+    if last_row < margin + size or last_col < margin + size:
+        raise ValueError(f"margin: four {size}x{size} corner patches with margin {margin} do not "
+                         f"fit a {height}x{width} image without overlapping")
+    return [(margin, margin), (margin, last_col), (last_row, margin), (last_row, last_col)]
 
 
 def border_ring(height: int, width: int, size: int, margin: int) -> list[tuple[int, int]]:
@@ -196,9 +239,10 @@ def paint(images: ImageSet, cue: Cue, cue_class: torch.Tensor, variant: str) -> 
     pixels = images.images.clone()
     size = cue.patch_size
     patterns = cue.patterns if pixels.shape[1] == 3 else luma(cue.patterns)
+    positions = cue.image_positions(cue_class, images.ids)
     for i in (cue_class >= 0).nonzero().flatten().tolist():
         c = int(cue_class[i])
-        row, col = cue.positions[c].tolist()
+        row, col = positions[i].tolist()
         pixels[i, :, row: row + size, col: col + size] = patterns[c]
     return ImageSet(pixels, images.labels, images.ids, images.classes,
                     {**images.meta, "spurious_cue": variant})
@@ -228,25 +272,40 @@ def plant_swapped(images: ImageSet, cue: Cue, chosen: torch.Tensor, seed: int) -
 def cue_record(cue: Cue, cfg: CueConfig, train: ImageSet, test: ImageSet,
                train_chosen: torch.Tensor, test_chosen: torch.Tensor) -> dict[str, Any]:
     """The planted cue as data: its class masks, colours and patterns, which training and test
-    images carry it, and the settings that planted it (``META_KEY``)."""
+    images carry it, where (``corners``: each image's corner is a function of its id, see
+    :func:`cue_pixel_masks`), and the settings that planted it (``META_KEY``)."""
+    moving = {} if cue.corners is None else {"corners": cue.corners}
     return {"class_masks": cue.masks(*train.images.shape[2:]).to(torch.uint8),
             "positions": cue.positions, "colours": cue.colours, "patterns": cue.patterns,
             "train_cued_ids": train.ids[train_chosen],
-            "test_cued_ids": test.ids[test_chosen],
+            "test_cued_ids": test.ids[test_chosen], **moving,
             META_KEY: {"fraction": cfg.fraction, "patch_size": cfg.patch_size,
                        "seed": cfg.seed, "placement": cfg.placement, "content": cfg.content,
                        "margin": cfg.margin, "object_box": cfg.object_box,
                        "classes": list(train.classes)}}
 
 
-def cue_pixel_masks(labels: torch.Tensor, ids: torch.Tensor, cued: torch.Tensor,
-                    class_masks: torch.Tensor) -> torch.Tensor:
-    """(N, H, W) bool: the cue pixels of each (aligned) image; empty where no cue was planted."""
-    has_cue = torch.isin(ids, cued)
-    return class_masks[labels] & has_cue[:, None, None]
+def cue_pixel_masks(record: dict[str, Any], labels: torch.Tensor, ids: torch.Tensor,
+                    cued: torch.Tensor | None) -> torch.Tensor:
+    """(N, H, W) bool: each (aligned) image's own cue pixels, from the planted cue's ``record``.
+
+    Args:
+        cued: ids of the images that carry the cue (e.g. ``record["train_cued_ids"]``); the
+            others get empty masks. None: every image, where its cue would sit.
+    """
+    if "corners" in record:
+        height, width = record["class_masks"].shape[-2:]
+        positions = record["corners"][corner_index(int(record[META_KEY]["seed"]), ids)]
+        masks = square_masks(positions.long(), int(record["patterns"].shape[-1]), height, width)
+    else:
+        masks = record["class_masks"].bool()[labels.long()]
+    if cued is not None:
+        masks &= torch.isin(ids, cued)[:, None, None]
+    return masks
 
 
-def _rank_key(seed: int, image_id: int) -> float:
-    """A uniform number in [0, 1) fixed by (seed, id)."""
-    digest = hashlib.blake2b(f"{seed}:{image_id}".encode(), digest_size=8).digest()
+def _rank_key(seed: int, image_id: int, purpose: str = "") -> float:
+    """A uniform number in [0, 1) fixed by (seed, id) (and ``purpose``, for a second draw)."""
+    key = f"{seed}:{image_id}" if not purpose else f"{purpose}:{seed}:{image_id}"
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2.0**64

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from limeguard.config import ConfigError, from_params, to_params
+from limeguard.explain.groundtruth import mask_recovery
 from limeguard.images.imageset import ImageSet
 from limeguard.images.spurious import cue_pixel_masks
 from limeguard.refinement.config import RefineConfig
@@ -122,6 +123,9 @@ def run_round(
         log.error("round %d diverged (%s); keeping the last good weights", round_index, err)
         result, stop_reason = last_good(previous, cfg.train, checkpoint), "diverged"
     info = _round_info(result, cfg, neutral, train_masks, round_index, stop_reason)
+    if cue is not None:  # the planted-cue variant: the masks this round applied, scored
+        truth = cue_pixel_masks(cue, train.labels, train.ids, cue["train_cued_ids"])
+        info["applied_masks"] = mask_recovery(train_masks[:, 0] > 0, truth)
     result.model.checkpoint_metadata = {"round": round_index, "refine": to_params(cfg.refine),
                                         "attack": to_params(cfg.train.attack)}
     return result.model.cpu(), result.history, info
@@ -184,6 +188,11 @@ def accumulated_masks(latest: dict[str, Any], earlier: list[dict[str, Any]]) -> 
                              "latest ones; every round must mine the same mining_images")
         out["pixel_masks"] = torch.maximum(out["pixel_masks"], masks["pixel_masks"])
         out["class_masks"] = torch.maximum(out["class_masks"], masks["class_masks"])
+        if "image_ids" in latest and torch.equal(masks.get("image_ids"), latest["image_ids"]):
+            out["image_masks"] = torch.maximum(out["image_masks"], masks["image_masks"])
+        elif "image_ids" in latest:
+            raise ValueError("rounds: earlier masks were searched on other images than the "
+                             "latest ones (mine.transfer)")
     return out
 
 
@@ -194,11 +203,11 @@ def cue_neutral_validation(val: ImageSet, masks: dict[str, Any], cfg: RoundsPara
     if cfg.selection == "validation":
         return val
     if cfg.refine.masks == "oracle":
-        region = planted_cue(cue)["class_masks"].bool()[val.labels].float()
+        region = cue_pixel_masks(planted_cue(cue), val.labels, val.ids, None)[:, None].float()
     else:
         region = masks_for_training_set(val.ids.tolist(), val.labels, [],
                                         masks["pixel_masks"][:0].float(), masks["class_masks"],
-                                        cfg.refine.class_mask_threshold)
+                                        cfg.refine.class_mask_threshold, found_masks(masks))
     if not bool(region.any()):
         return ImageSet(val.images, val.labels, val.ids, val.classes,
                         {**val.meta, "variant": "as is: nothing flagged to swap"})
@@ -218,7 +227,8 @@ def selection_rule(train: TrainConfig, neutral: ImageSet) -> dict[str, Any]:
 def training_masks(train: ImageSet, masks: dict[str, Any], cfg: RefineConfig,
                    cue: dict[str, Any] | None) -> tuple[torch.Tensor, torch.Tensor]:
     """(N, 1, H, W) masks and sensitivities of every training image: the mined ones (probed
-    images their own, the others their class's aggregate) or, in oracle mode, the planted cue's."""
+    images their own, then the masks searched on each image, then their class's aggregate) or,
+    in oracle mode, the planted cue's."""
     if cfg.fill == "counterfactual" and len(train.labels.unique()) < 2:
         raise ConfigError("rounds.refine.fill: 'counterfactual' swaps regions between classes, "
                           f"but the training split holds {len(train.labels.unique())} class(es)")
@@ -227,12 +237,19 @@ def training_masks(train: ImageSet, masks: dict[str, Any], cfg: RefineConfig,
     sensitivity = sensitivity_for_training_set(ids, probed, masks["sensitivity"])
     if cfg.masks == "oracle":
         cue = planted_cue(cue)
-        truth = cue_pixel_masks(train.labels, train.ids, cue["train_cued_ids"],
-                                cue["class_masks"].bool())
+        truth = cue_pixel_masks(cue, train.labels, train.ids, cue["train_cued_ids"])
         return truth[:, None].float(), torch.ones_like(sensitivity)
     pixel = masks_for_training_set(ids, train.labels, probed, masks["pixel_masks"].float(),
-                                   masks["class_masks"], cfg.class_mask_threshold)
+                                   masks["class_masks"], cfg.class_mask_threshold,
+                                   found_masks(masks))
     return pixel, sensitivity
+
+
+def found_masks(masks: dict[str, Any]) -> tuple[list[object], torch.Tensor] | None:
+    """The masks the mined shortcut was searched for on (``mine.transfer``), if any."""
+    if "image_ids" not in masks:
+        return None
+    return masks["image_ids"].tolist(), masks["image_masks"]
 
 
 def planted_cue(cue: dict[str, Any] | None) -> dict[str, Any]:

@@ -24,6 +24,15 @@ def _positions(train_ids: Sequence[object], probed_ids: Sequence[object]) -> tor
     return torch.tensor([where[key] for key in probed_ids], dtype=torch.long)
 
 
+def _shared(train_ids: Sequence[object], found_ids: Sequence[object]
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Positions in ``train_ids`` and in ``found_ids`` of the ids both hold."""
+    where = {key: i for i, key in enumerate(found_ids)}
+    pairs = [(i, where[key]) for i, key in enumerate(train_ids) if key in where]
+    rows, cols = zip(*pairs, strict=True) if pairs else ((), ())
+    return torch.tensor(rows, dtype=torch.long), torch.tensor(cols, dtype=torch.long)
+
+
 def masks_for_training_set(
     train_ids: Sequence[object],
     train_labels: torch.Tensor,
@@ -31,8 +40,10 @@ def masks_for_training_set(
     probed_masks: torch.Tensor,
     class_masks: torch.Tensor,
     threshold: float | None = 0.5,
+    found: tuple[Sequence[object], torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """Masks for every training image: a probed image's own mask, else its class's aggregate.
+    """Masks for every training image: a probed image's own mask, else the mask found on it
+    (``found``), else its class's aggregate.
 
     Args:
         train_ids: N image ids of the training split, in the order of its tensors.
@@ -42,6 +53,8 @@ def masks_for_training_set(
         class_masks: (classes, H, W) float in [0, 1], share of a class's probed images whose
             pixel is flagged.
         threshold: class masks binarised at ``>= threshold`` (null: the soft share is used).
+        found: (ids, (M, H, W) masks) of the images the mined shortcut was searched for on (a
+            superset or a subset of ``train_ids``; ids not in ``train_ids`` are ignored).
 
     Returns:
         (N, 1, H, W) float32 masks in [0, 1].
@@ -65,11 +78,16 @@ def masks_for_training_set(
     if threshold is not None:
         classes = (classes >= threshold).to(torch.float32)
     masks = classes[labels].clone()  # (N, 1, H, W)
+    own = torch.zeros(len(labels), dtype=torch.bool)
+    if found is not None:
+        rows, where = _shared(train_ids, found[0])
+        masks[rows] = as_mask_batch(found[1], "found")[where]
+        own[rows] = True
     masks[_positions(train_ids, probed_ids)] = probed
+    own[_positions(train_ids, probed_ids)] = True
     log.info(
-        "training masks: %d probed, %d from class masks, %.3f of pixels masked",
-        len(probed),
-        len(labels) - len(probed),
+        "training masks: %d probed, %d own (probed or searched), %d from class masks, "
+        "%.3f of pixels masked", len(probed), int(own.sum()), int((~own).sum()),
         float(masks.mean()) if len(masks) else 0.0,
     )
     return masks

@@ -114,7 +114,27 @@ def section(view: RunView) -> str:
         lines += ["", _reliance_table(rel, uncued_robustness(view)), "", verdict(view)]
     if rec:
         lines += ["", _mining_table(rec)]
+    applied = {name: r["training_images"] for name, r in rec.items() if "training_images" in r}
+    if applied:
+        lines += ["", _applied_table(applied)]
     return "\n".join(lines)
+
+
+def _applied_table(applied: Mapping[str, Mapping[str, Any]]) -> str:
+    """Per mined model: the masks the next round gives every training image (probed: mined;
+    others: searched, ``mine.transfer``, or their class's aggregate) against the planted pixels."""
+    rows = [[name, f"{pct(r['precision'])} / {pct(r['recall'])}", pct(r["images_masked_cued"]),
+             pct(r["images_masked_uncued"]), pct(r["pixel_share"])]
+            for name, r in applied.items()]
+    first = next(iter(applied.values()))
+    return "\n".join([
+        f"The masks each mined model hands to the next round, on all {first['n_images']} training "
+        f"images ({first['n_cued_images']} with a cue): precision / recall in % against each "
+        "image's own cue pixels, the share of images with any mask (with and without a cue) and "
+        "of pixels masked. Probed images keep their mined mask; the others get what "
+        "`mine.transfer` finds on them (`search`) or their class's aggregate (`class`).", "",
+        md_table(["mined model", "precision / recall", "images masked, cued (%)",
+                  "images masked, uncued (%)", "pixels masked (%)"], rows)])
 
 
 def _reliance_table(rel: Mapping[str, Mapping[str, Any]],

@@ -17,11 +17,10 @@ from torch import nn
 from limeguard.images.imageset import ImageSet
 from limeguard.refinement import (
     RefineConfig,
-    masks_for_training_set,
     mined_masks,
     refine_model,
-    sensitivity_for_training_set,
 )
+from limeguard.refinement.rounds import training_masks as rounds_training_masks
 from limeguard.training import TrainConfig
 from limeguard.training.evaluation import PGDValidator
 from limeguard.training.precision import resolve_precision
@@ -177,11 +176,7 @@ def _constrain(trial: Any, cfg: TuneConfig, clean: float) -> None:
 
 def training_masks(train: ImageSet, masks: dict[str, Any], cfg: RefineConfig):
     """(N, 1, H, W) masks and sensitivity maps for every training image, as the rounds build them."""
-    probed = masks["ids"].tolist()
-    ids = train.ids.tolist()
-    pixel = masks_for_training_set(ids, train.labels, probed, masks["pixel_masks"].float(),
-                                   masks["class_masks"], cfg.class_mask_threshold)
-    return pixel, sensitivity_for_training_set(ids, probed, masks["sensitivity"])
+    return rounds_training_masks(train, masks, cfg, None)
 
 
 def mining_images(train: ImageSet, segments: dict[str, Any]) -> ImageSet:

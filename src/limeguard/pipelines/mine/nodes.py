@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pandas as pd
@@ -11,13 +12,15 @@ from torch import nn
 from limeguard.config import from_params
 from limeguard.explain.config import MineParams
 from limeguard.explain.figures import explanation_figure
-from limeguard.explain.groundtruth import cue_recovery
+from limeguard.explain.groundtruth import cue_recovery, mask_recovery
 from limeguard.explain.mining import MiningResult, check_fits, mine_spurious
 from limeguard.explain.segmentation import Segmentation, segment_images
 from limeguard.explain.stability import explanation_stability
-from limeguard.images.imageset import ImageSet
+from limeguard.explain.transfer import refinement_masks
+from limeguard.images.imageset import ImageSet, joined
 from limeguard.images.spurious import cue_pixel_masks
-from limeguard.refinement import mined_masks
+from limeguard.refinement import RefineConfig, mined_masks
+from limeguard.refinement.rounds import training_masks
 from limeguard.runtime import RuntimeConfig, resolve_device
 from limeguard.safetensors_io import META_KEY
 
@@ -75,18 +78,34 @@ def _stability(model: nn.Module, images: ImageSet, seg: Segmentation, cfg: MineP
     )
 
 
+def transfer_masks(model: nn.Module, masks: dict[str, Any], train: ImageSet, val: ImageSet,
+                   mine: dict[str, Any], runtime: dict[str, Any]) -> dict[str, Any]:
+    """The masks refinement applies: mining's, and each training and validation image's own
+    (``mine.transfer``: the mined shortcut searched for on every image)."""
+    cfg = from_params(MineParams, mine, "mine")
+    device = resolve_device(from_params(RuntimeConfig, runtime, "runtime").device)
+    return refinement_masks(model.to(device), masks, joined(train, val), cfg, device)
+
+
 def recover_cue(
-    attributions: pd.DataFrame, images: ImageSet, segments: dict[str, Any], cue: dict[str, Any]
+    attributions: pd.DataFrame, images: ImageSet, segments: dict[str, Any], cue: dict[str, Any],
+    masks: dict[str, Any] | None = None, train: ImageSet | None = None,
+    rounds: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Mining precision and recall of the planted cue's pixels, per criterion and combined."""
+    """Mining precision and recall of the planted cue's pixels, per criterion and combined; with
+    the refinement ``masks``, also of the masks a round gives every ``train`` image from them."""
     seg = _segmentation(segments, images)
-    return cue_recovery(attributions, seg.segments, images.ids, _truth(images, cue))
+    out = cue_recovery(attributions, seg.segments, images.ids, _truth(images, cue))
+    if masks is not None and train is not None:
+        refine = from_params(RefineConfig, (rounds or {}).get("refine", {}), "rounds.refine")
+        applied, _ = training_masks(train, masks, dataclasses.replace(refine, masks="mined"), None)
+        out["training_images"] = mask_recovery(applied[:, 0], _truth(train, cue))
+    return out
 
 
 def _truth(images: ImageSet, cue: dict[str, Any]) -> torch.Tensor:
     """(N, H, W) bool: the planted cue pixels of the mining images (empty where uncued)."""
-    return cue_pixel_masks(images.labels, images.ids, cue["train_cued_ids"],
-                           cue["class_masks"].bool())
+    return cue_pixel_masks(cue, images.labels, images.ids, cue["train_cued_ids"])
 
 
 def _segmentation(segments: dict[str, Any], images: ImageSet) -> Segmentation:

@@ -7,6 +7,7 @@ from limeguard.pipelines.mine.nodes import (
     mine_model,
     recover_cue,
     segment_mining_images,
+    transfer_masks,
 )
 from limeguard.pipelines.shape import spurious_enabled
 
@@ -24,26 +25,35 @@ def segmentation_pipeline() -> Pipeline:
     ])
 
 
-def mining_template() -> Pipeline:
-    """Mine one ``model``; in the planted-cue variant the figure outlines the cue and the miner is
-    scored against it."""
+def mining_template(transfer: bool) -> Pipeline:
+    """Mine one ``model`` (and, with ``transfer``, find what it flags on every training and
+    validation image: the masks a round applies); in the planted-cue variant the figure outlines
+    the cue and the masks are scored against it."""
     planted = spurious_enabled()
     inputs = ["model", "mining_images", "mining_segments", "params:mine", "params:runtime"]
     nodes = [Node(mine_model, inputs + (["spurious_cue"] if planted else []), MINING_OUTPUTS,
                   name="mine_model")]
+    if transfer:
+        nodes.append(Node(transfer_masks, ["model", "spurious_masks", "train_images", "val_images",
+                                           "params:mine", "params:runtime"],
+                          "refinement_masks", name="transfer_masks"))
     if planted:
+        applied = ["refinement_masks", "train_images", "params:rounds"] if transfer else []
         nodes.append(Node(recover_cue, ["attributions", "mining_images", "mining_segments",
-                                        "spurious_cue"], "cue_recovery", name="recover_cue"))
+                                        "spurious_cue", *applied], "cue_recovery",
+                          name="recover_cue"))
     return Pipeline(nodes)
 
 
-def namespaced_mining(namespace: str, model: str) -> Pipeline:
+def namespaced_mining(namespace: str, model: str, *, transfer: bool = True) -> Pipeline:
     """``mining_template`` for ``model``, with outputs ``<namespace>.attributions`` etc."""
-    template = mining_template()
-    shared = {"mining_images", "mining_segments", "spurious_cue"} & template.inputs()
+    template = mining_template(transfer)
+    shared = {"mining_images", "mining_segments", "spurious_cue", "train_images",
+              "val_images"} & template.inputs()
     return Pipeline(template, namespace=namespace,
                     inputs={"model": model, **{name: name for name in shared}},
-                    parameters={"params:mine", "params:runtime"})
+                    parameters=template.inputs() & {"params:mine", "params:runtime",
+                                                    "params:rounds"})
 
 
 def create_pipeline(**kwargs) -> Pipeline:

@@ -19,7 +19,10 @@ def model_name(round_index: int) -> str:
 
 
 def masks_name(round_index: int) -> str:
-    return "adversarial.spurious_masks" if round_index == 0 else f"round_{round_index}.spurious_masks"
+    """The masks the model of round ``round_index`` hands to the next round (mining's, and every
+    training and validation image's own)."""
+    prefix = "adversarial" if round_index == 0 else f"round_{round_index}"
+    return f"{prefix}.refinement_masks"
 
 
 def _cue_input() -> list[str]:
@@ -48,7 +51,7 @@ def round_pipeline(k: int, total: int) -> Pipeline:
         outputs={"model": model_name(k), "history": f"round_{k}_history"},
         parameters={"params:rounds", "params:runtime"},
     )
-    return step + namespaced_mining(f"round_{k}", model_name(k))
+    return step + namespaced_mining(f"round_{k}", model_name(k), transfer=k < total)
 
 
 def control_pipeline(total: int) -> Pipeline:

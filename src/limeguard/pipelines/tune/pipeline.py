@@ -15,4 +15,4 @@ def create_pipeline(**kwargs) -> Pipeline:
              ["tune_best_params", "tune_trials", "tune_figures", "tune_summary"],
              name="report_tuning_study"),
     ])  # fmt: skip
-    return Pipeline(template, inputs={"baseline_masks": "adversarial.spurious_masks"})
+    return Pipeline(template, inputs={"baseline_masks": "adversarial.refinement_masks"})
