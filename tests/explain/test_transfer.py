@@ -42,25 +42,6 @@ def relied_on(model, images: ImageSet, cue: torch.Tensor) -> torch.Tensor:
     return cue & torch.isin(images.labels, torch.tensor(relied))[:, None, None]
 
 
-def _applied(model, placement: str | None, mode: str) -> tuple[dict, torch.Tensor]:
-    """Mine 64 probe images of a training split of 384; the recovery of the masks the 320 others
-    get (against the cues the model relies on), and those masks."""
-    probe, _ = _image_set(64, 1, 0, placement)
-    others, cue = _image_set(320, 2, 1000, placement)
-    train = joined(probe, others)
-    params = dataclasses.replace(PARAMS, transfer=TransferConfig(mode=mode))
-    result = mine_spurious(model, probe.images, probe.labels, probe.ids.tolist(), params.mining,
-                           CPU, num_classes=CLASSES)
-    seg = result.segmentation
-    masks = mined_masks(result, probe.ids, probe.labels, seg.segments, seg.n_segments)
-    masks[META_KEY] = {"thresholds": result.thresholds}
-    masks = refinement_masks(model, masks, train, params, CPU)
-    applied = training_masks(train, masks, RefineConfig(), None)[0][len(probe):, 0]
-    relied = relied_on(model, others, cue)
-    assert int(relied.flatten(1).any(1).sum()) >= 0.6 * int(cue.flatten(1).any(1).sum())
-    return mask_recovery(applied, relied), applied
-
-
 @pytest.fixture(scope="module")
 def corner_model():
     torch.set_num_threads(1)
@@ -68,16 +49,47 @@ def corner_model():
     return train_model(images, labels)
 
 
-def test_a_moving_cue_is_masked_on_unprobed_images(corner_model) -> None:
-    searched, _ = _applied(corner_model, "corners", "search")
+def _mine(model, placement: str | None) -> tuple[ImageSet, ImageSet, torch.Tensor, dict]:
+    """A training split of 384 (64 probe images, 320 others), the others' cue, and mining's masks
+    of the probe images."""
+    probe, _ = _image_set(64, 1, 0, placement)
+    others, cue = _image_set(320, 2, 1000, placement)
+    result = mine_spurious(model, probe.images, probe.labels, probe.ids.tolist(), PARAMS.mining,
+                           CPU, num_classes=CLASSES)
+    seg = result.segmentation
+    masks = mined_masks(result, probe.ids, probe.labels, seg.segments, seg.n_segments)
+    masks[META_KEY] = {"thresholds": result.thresholds}
+    return probe, others, cue, masks
+
+
+@pytest.fixture(scope="module")
+def corners_mined(corner_model):
+    return _mine(corner_model, "corners")
+
+
+def _applied(model, mined: tuple, mode: str) -> tuple[dict, torch.Tensor]:
+    """The recovery of the masks the 320 unprobed images get (against the cues the model relies
+    on), and those masks."""
+    probe, others, cue, masks = mined
+    train = joined(probe, others)
+    params = dataclasses.replace(PARAMS, transfer=TransferConfig(mode=mode))
+    masks = refinement_masks(model, masks, train, params, CPU)
+    applied = training_masks(train, masks, RefineConfig(), None)[0][len(probe):, 0]
+    relied = relied_on(model, others, cue)
+    assert int(relied.flatten(1).any(1).sum()) >= 0.6 * int(cue.flatten(1).any(1).sum())
+    return mask_recovery(applied, relied), applied
+
+
+def test_a_moving_cue_is_masked_on_unprobed_images(corner_model, corners_mined) -> None:
+    searched, _ = _applied(corner_model, corners_mined, "search")
     assert searched["precision"] >= 0.5 and searched["recall"] >= 0.9, searched
     assert searched["images_masked_uncued"] <= 0.15  # images without a cue the model uses
-    by_class, _ = _applied(corner_model, "corners", "class")
+    by_class, _ = _applied(corner_model, corners_mined, "class")
     assert by_class["recall"] < 0.3, by_class  # class aggregates cannot carry a moving cue
 
 
 def test_images_without_the_cue_get_almost_no_mask(corner_model) -> None:
-    _, applied = _applied(corner_model, None, "search")
+    _, applied = _applied(corner_model, _mine(corner_model, None), "search")
     assert float(applied.mean()) < 0.005
 
 
