@@ -3,6 +3,7 @@
 from kedro.pipeline import Node, Pipeline
 
 from limeguard.pipelines.mine.nodes import (
+    attack_confined,
     choose_mining_images,
     mine_model,
     recover_cue,
@@ -32,7 +33,11 @@ def mining_template(transfer: bool) -> Pipeline:
     planted = spurious_enabled()
     inputs = ["model", "mining_images", "mining_segments", "params:mine", "params:runtime"]
     nodes = [Node(mine_model, inputs + (["spurious_cue"] if planted else []), MINING_OUTPUTS,
-                  name="mine_model")]
+                  name="mine_model"),
+             Node(attack_confined, ["model", "attributions", "mining_images", "mining_segments",
+                                    "params:mine", "params:runtime"]
+                  + (["spurious_cue"] if planted else []), "confined_attack",
+                  name="attack_confined")]
     if transfer:
         nodes.append(Node(transfer_masks, ["model", "spurious_masks", "train_images", "val_images",
                                            "params:mine", "params:runtime"],
