@@ -138,3 +138,11 @@ def test_images_without_flags_are_left_out_and_counted() -> None:
 def test_invalid_settings_are_refused_naming_the_key(key: str, value: object) -> None:
     with pytest.raises(ConfigError, match=f"confined.{key}"):
         cfg(**{key: value})
+
+
+def test_an_attack_that_breaks_nothing_says_so() -> None:
+    x, y = problem(8)
+    segments = grid_segments(8)
+    out = confined_comparison(RegionReader(segments[0] == 0), x, y, segments,
+                              {"spurious": segments == 0}, cfg(eps_255=0), CPU)
+    assert out["criteria"]["spurious"]["verdict"] == VERDICTS[4]

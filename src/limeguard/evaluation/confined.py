@@ -26,7 +26,7 @@ from limeguard.evaluation.paired import PairedDifference, paired_difference
 DIRECTION = ("difference = robust accuracy under the random-region attack - under the "
              "flagged-region attack (fractions); > 0: the flagged pixels are more vulnerable")
 VERDICTS = ("disproportionately vulnerable", "less vulnerable than random pixels",
-            "inside the noise", "not measured")
+            "inside the noise", "not measured", "no image broken in either region")
 
 
 def random_region(segments: torch.Tensor, flagged: torch.Tensor,
@@ -136,7 +136,13 @@ def compare_region(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
             "robust_accuracy_random": float(rand.mean()),
             "robust_accuracy_random_draws": rand.mean(1).tolist(),
             "difference": diff.diff, "low": diff.low, "high": diff.high, "level": diff.level,
-            "verdict": verdict(diff)}
+            "verdict": VERDICTS[4] if _unbroken(ok, flag, rand) else verdict(diff)}
+
+
+def _unbroken(correct: torch.Tensor, flagged: np.ndarray, random: np.ndarray) -> bool:
+    """True when neither attack turned a correct image wrong (an interval of 0 says nothing)."""
+    clean = correct.numpy()
+    return bool((flagged == clean).all() and (random == clean[None]).all())
 
 
 def confined_comparison(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,

@@ -52,7 +52,8 @@ def section(view: RunView) -> str:
         "random-region minus flagged-region robust accuracy, in points, paired over images with "
         f"its {level:g}% bootstrap interval: above 0, the flagged pixels are the more vulnerable. "
         "*Left out*: images where the criterion flagged nothing / with too few unflagged pixels "
-        "to match. *spurious* is the set refinement uses; *planted cue* (planted-cue runs) "
+        "to match. *No image broken*: neither attack changed a prediction (the interval [0, 0] says "
+        "nothing). *spurious* is the set refinement uses; *planted cue* (planted-cue runs) "
         "attacks the cue's own pixels, the known answer. First seed only.")
     table = md_table(["mined model", "criterion", "images", "left out", "pixels flagged (%)",
                       "robust, flagged (%)", "robust, random (%)", "difference (points)",
