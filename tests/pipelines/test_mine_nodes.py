@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import torch
 
 from limeguard.config import ConfigError
 from limeguard.datasets.tensors import META_KEY
 from limeguard.images.imageset import ImageSet
-from limeguard.pipelines.mine.nodes import mine_model, recover_cue, segment_mining_images
+from limeguard.pipelines.mine.nodes import (
+    attack_confined,
+    mine_model,
+    recover_cue,
+    segment_mining_images,
+)
 from tests.explain.conftest import TinyCNN, smooth_images
 
 MINE = {"figure_images": 2, "stability_images": 2, "stability_seeds": [0, 1],
@@ -85,3 +91,38 @@ def test_tuning_remines_exactly_as_the_mine_stage() -> None:
     assert set(mined) == set(staged) - {META_KEY}
     for key, value in mined.items():
         torch.testing.assert_close(value, staged[key], rtol=0, atol=0, msg=key)
+
+
+def flag_table(images: ImageSet, segments: dict) -> pd.DataFrame:
+    """An attribution table flagging superpixel 0 of every image as spurious, nothing else."""
+    rows = [(int(i), s) for i, n in zip(images.ids, segments["n_segments"], strict=True)
+            for s in range(int(n))]
+    table = pd.DataFrame(rows, columns=["image_id", "segment_id"])
+    for name in ("irrelevant", "sensitive", "unstable", "transplant"):
+        table[name] = False
+    table["spurious"] = table["segment_id"] == 0
+    return table
+
+
+def test_attack_confined_compares_every_criterion_and_the_planted_cue() -> None:
+    images = image_set()
+    segments = segment_mining_images(images, MINE)
+    params = {**MINE, "confined": {"max_images": 7, "draws": 2, "steps": 2, "n_boot": 200}}
+    out = attack_confined(TinyCNN().eval(), flag_table(images, segments), images, segments,
+                          params, RUNTIME, cue_record(images))
+    assert out["n_images"] == 7 and out["config"]["draws"] == 2
+    assert list(out["criteria"]) == ["irrelevant", "sensitive", "unstable", "transplant",
+                                     "spurious", "planted cue"]
+    assert out["criteria"]["unstable"]["verdict"] == "not measured"
+    spurious, cue = out["criteria"]["spurious"], out["criteria"]["planted cue"]
+    assert spurious["n_images"] + spurious["n_unmatched"] == 7
+    assert cue["n_images"] + cue["n_unmatched"] == 6 and cue["n_no_flags"] == 1  # 6 cued
+    assert {"robust_accuracy_flagged", "robust_accuracy_random", "low", "high"} <= set(spurious)
+
+
+def test_attack_confined_refuses_an_unknown_key() -> None:
+    images = image_set()
+    segments = segment_mining_images(images, MINE)
+    with pytest.raises(ConfigError, match="mine.confined: unknown parameter .drawz."):
+        attack_confined(TinyCNN().eval(), flag_table(images, segments), images, segments,
+                        {**MINE, "confined": {"drawz": 2}}, RUNTIME)

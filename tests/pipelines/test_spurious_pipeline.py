@@ -53,9 +53,13 @@ def test_variant_writes_cue_sets_and_report_section(planted_run: Path) -> None:
         assert set(result["criteria"]) == {"irrelevant", "sensitive", "unstable", "transplant",
                                            "spurious"}
         assert {"flagged_share_cued", "flagged_share_uncued"} <= set(result["criteria"]["spurious"])
+        confined = json.loads((planted_run / f"08_reporting/{name}/confined_attack.json").read_text())
+        assert list(confined["criteria"])[-2:] == ["spurious", "planted cue"]
     report = (planted_run / "08_reporting/report.md").read_text()
     assert "## Planted spurious cue" in report
     metrics = json.loads((planted_run / "08_reporting/metrics.json").read_text())
     assert "round_1" in metrics["planted_cue"]["reliance"]
     assert "round_1" in metrics["planted_cue"]["uncued_robustness"]
     assert "AutoAttack, uncued" in report
+    assert "## The paper's observation, measured" in report and "| planted cue |" in report
+    assert set(metrics["confined_attack"]) == {"adversarial", "round_1"}

@@ -119,25 +119,36 @@ class PGD:
     def alpha(self) -> float:
         return self.alpha_255 / 255
 
-    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Adversarial images ``(N, C, H, W)`` in [0, 1] with ``|x_adv - x|_inf <= eps``."""
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Adversarial images ``(N, C, H, W)`` in [0, 1] with ``|x_adv - x|_inf <= eps``.
+
+        ``mask``: optional bool ``(N, 1, H, W)`` (or ``(N, C, H, W)``); the perturbation is
+        confined to its True pixels (every other pixel stays exactly as in ``x``).
+        """
         x = x.detach()
         if self.eps_255 == 0:
             return x.clone()
+        if mask is not None:
+            mask = mask.to(device=x.device, dtype=torch.bool).expand_as(x)
         with model_mode(model, self.train_mode), frozen_parameters(model):
-            best = self._run_once(model, x, y)
+            best = self._run_once(model, x, y, mask)
             for _ in range(self.restarts - 1):
                 with torch.no_grad():
                     left = (model(best).argmax(1) == y).nonzero().squeeze(1)  # not fooled yet
                 if left.numel() == 0:
                     break
-                best[left] = self._run_once(model, x[left], y[left])
+                best[left] = self._run_once(model, x[left], y[left],
+                                            None if mask is None else mask[left])
         return best
 
-    def _run_once(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def _run_once(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                  mask: torch.Tensor | None = None) -> torch.Tensor:
         # The ε-ball and [0, 1] intersect in one box: a single clamp projects onto both.
         lo = (x - self.eps).clamp_(min=0)
         hi = (x + self.eps).clamp_(max=1)
+        if mask is not None:  # a box of width 0 outside the mask: those pixels cannot move
+            lo, hi = torch.where(mask, lo, x), torch.where(mask, hi, x)
         x_adv = x.clone()
         if self.random_start:
             x_adv = torch.clamp(x_adv + torch.empty_like(x).uniform_(-self.eps, self.eps), lo, hi)

@@ -11,7 +11,7 @@ from typing import Any
 from limeguard.attacks.factory import ATTACKS, build_attack
 from limeguard.attacks.pgd import check_eps_255
 from limeguard.bound.config import BoundConfig
-from limeguard.config import ConfigError
+from limeguard.config import ConfigError, check_int_range, check_real_range, check_seed
 
 
 @dataclass(frozen=True)
@@ -185,3 +185,43 @@ class EvaluateParams:
         counts = [spec.max_images for spec in specs]
         total = None if None in counts else max(counts)
         return total, dataclasses.replace(self.attacks, attacks=specs)
+
+
+@dataclass(frozen=True)
+class ConfinedConfig:
+    """``params:mine.confined``: the paper's observation, measured (``evaluation.confined``).
+
+    PGD (L∞, random start, step ε/4) confined to the pixels a criterion flagged, against the same
+    attack confined to as many pixels of unflagged superpixels of the same image.
+
+    Attributes:
+        enabled: run the comparison (false: the output records that it did not run).
+        max_images: the first this many mined images are attacked (null: all of them).
+        draws: random unflagged regions per image (their robust accuracies are averaged).
+        eps_255: the radius in pixel units (8 means 8/255).
+        steps: PGD steps; restarts: PGD restarts.
+        batch_size: images per attacked batch.
+        seed: seed of the random regions, the attacks' random starts and the bootstrap.
+        level: coverage of the paired interval; n_boot: its bootstrap draws.
+    """
+
+    enabled: bool = True
+    max_images: int | None = 100
+    draws: int = 3
+    eps_255: float = 8.0
+    steps: int = 20
+    restarts: int = 1
+    batch_size: int = 100
+    seed: int = 0
+    level: float = 0.95
+    n_boot: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.max_images is not None:
+            check_int_range("max_images", self.max_images, 1)
+        for name in ("draws", "steps", "restarts", "batch_size"):
+            check_int_range(name, getattr(self, name), 1)
+        check_int_range("n_boot", self.n_boot, 100)
+        check_seed("seed", self.seed)
+        check_eps_255(self.eps_255, "eps_255")
+        check_real_range("level", self.level, 0.0, 1.0, low_open=True, high_open=True)

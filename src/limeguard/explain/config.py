@@ -19,6 +19,7 @@ from limeguard.config import (
     check_real_range,
     check_seed,
 )
+from limeguard.evaluation.config import ConfinedConfig
 
 ENGINES = ("lime", "batched")
 CRITERIA = ("irrelevant", "sensitive", "unstable", "transplant")
@@ -298,11 +299,13 @@ class MineParams:
         stability_seeds: LIME seeds compared pairwise (top-k Jaccard).
         stability_top_k: k of the top-k Jaccard.
         transfer: the masks of the images mining did not probe (``explain.transfer``).
+        confined: the flagged-vs-random confined attack (``evaluation.confined``).
     """
 
     scope: str = "probe"
     mining: MiningConfig = field(default_factory=MiningConfig)
     transfer: TransferConfig = field(default_factory=TransferConfig)
+    confined: ConfinedConfig = field(default_factory=ConfinedConfig)
     figure_images: int = 6
     stability_images: int = 16
     stability_seeds: tuple[int, ...] = (0, 1, 2)

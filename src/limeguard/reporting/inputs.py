@@ -57,6 +57,8 @@ class ModelResults:
         cue_outcomes: planted-cue variant: per test image, right on the ``aligned``, ``swapped``
             and ``uncued`` version (``limeguard.evaluation.predict.cue_outcomes``).
         uncued_attack_results: planted-cue variant: per-image AutoAttack rows on the uncued images.
+        confined: mined models: PGD confined to each criterion's flagged pixels against matched
+            random pixels (``limeguard.evaluation.confined.confined_comparison``).
     """
 
     summary: pd.DataFrame
@@ -75,6 +77,7 @@ class ModelResults:
     corruption_outcomes: pd.DataFrame | None = None
     cue_outcomes: pd.DataFrame | None = None
     uncued_attack_results: pd.DataFrame | None = None
+    confined: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, eq=False)

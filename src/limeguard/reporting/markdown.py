@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from limeguard.reporting import paired, planted, tables
+from limeguard.reporting import observation, paired, planted, tables
 from limeguard.reporting.claims import (
     MIXED,
     NOT_SUPPORTED,
@@ -327,7 +327,7 @@ def render_markdown(view: RunView, claims: Sequence[Claim], figures: Mapping[str
     """The whole report, sections in order."""
     sections = [
         section_title(view), section_verdict(view, claims), section_models(view, figures),
-        section_eps(view), section_progress(view), planted.section(view),
+        section_eps(view), section_progress(view), planted.section(view), observation.section(view),
         section_overlays(view, extra_figures),
         section_corruptions(view, figures), section_bound(view, figures), section_masking(view),
         section_claims(view, claims), section_paired(view), section_provenance(view, provenance),

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from limeguard.jsonable import to_jsonable
-from limeguard.reporting import paired, planted, tables
+from limeguard.reporting import observation, paired, planted, tables
 from limeguard.reporting.claims import (
     Claim,
     all_claims,
@@ -57,8 +57,10 @@ def build_metrics(view: RunView, claims: list[Claim], provenance: Any) -> dict[s
     best, key = best_round(view)
     prov = provenance or {}
     planted_cue = planted.metrics(view)
+    confined = observation.metrics(view)
     return to_jsonable({
         **({"planted_cue": planted_cue} if planted_cue else {}),
+        **({"confined_attack": confined} if confined else {}),
         "data": {"source": view.manifest.get("source"), "description": view.caption,
                  "jpeg_mirror": view.mirror, "counts": dict(view.manifest.get("counts") or {})},
         "headline_eps_255": view.cfg.headline_eps_255,

@@ -3,6 +3,7 @@
 from kedro.pipeline import Node, Pipeline
 
 from limeguard.pipelines.mine.nodes import (
+    attack_confined,
     choose_mining_images,
     mine_model,
     recover_cue,
@@ -27,12 +28,15 @@ def segmentation_pipeline() -> Pipeline:
 
 def mining_template(transfer: bool) -> Pipeline:
     """Mine one ``model`` (and, with ``transfer``, find what it flags on every training and
-    validation image: the masks a round applies); in the planted-cue variant the figure outlines
-    the cue and the masks are scored against it."""
+    validation image: the masks a round applies) and attack its flagged pixels against matched
+    random ones (the paper's observation); in the planted-cue variant the figure outlines the cue,
+    the masks are scored against it and its pixels are attacked too."""
     planted = spurious_enabled()
     inputs = ["model", "mining_images", "mining_segments", "params:mine", "params:runtime"]
-    nodes = [Node(mine_model, inputs + (["spurious_cue"] if planted else []), MINING_OUTPUTS,
-                  name="mine_model")]
+    cue = ["spurious_cue"] if planted else []
+    nodes = [Node(mine_model, inputs + cue, MINING_OUTPUTS, name="mine_model"),
+             Node(attack_confined, ["model", "attributions", *inputs[1:], *cue],
+                  "confined_attack", name="attack_confined")]
     if transfer:
         nodes.append(Node(transfer_masks, ["model", "spurious_masks", "train_images", "val_images",
                                            "params:mine", "params:runtime"],

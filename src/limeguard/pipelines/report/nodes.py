@@ -16,7 +16,7 @@ KINDS = {"robust_summary": "summary", "attack_results": "attack_results",
          "mining_summary": "mining", "bound_table": "bound", "bound_summary": "bound_summary",
          "round_info": "round_info", "cue_reliance": "cue_reliance", "cue_outcomes": "cue_outcomes",
          "cue_recovery": "cue_recovery", "uncued_robustness": "uncued_robustness",
-         "uncued_attack_results": "uncued_attack_results"}
+         "uncued_attack_results": "uncued_attack_results", "confined_attack": "confined"}
 SEED_PREFIX = "seed_"
 
 

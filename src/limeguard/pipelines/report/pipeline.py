@@ -25,6 +25,7 @@ def report_inputs() -> dict[str, str]:
         inputs[f"{model}__history"] = f"{model}_history"
         if model in MINED or model.startswith("round_"):
             inputs[f"{model}__mining_summary"] = f"{model}.mining_summary"
+            inputs[f"{model}__confined_attack"] = f"{model}.confined_attack"
         if model.startswith("round_"):
             inputs[f"{model}__round_info"] = f"{model}.round_info"
         if planted:

@@ -1,0 +1,47 @@
+"""The observation section of the report: flagged-region vs random-region confined attacks."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from limeguard.reporting import ReportConfig, build_report
+from tests.reporting.synthetic import run_inputs
+
+CONFIG = {"enabled": True, "eps_255": 8.0, "steps": 20, "restarts": 1, "draws": 3, "level": 0.95}
+
+
+def criterion(flagged: float, random: float, low: float, high: float, verdict: str) -> dict:
+    return {"n_images": 90, "n_no_flags": 8, "n_unmatched": 2, "pixel_share": 0.1,
+            "clean_accuracy": 0.7, "robust_accuracy_flagged": flagged,
+            "robust_accuracy_random": random, "difference": random - flagged, "low": low,
+            "high": high, "verdict": verdict}
+
+
+def comparison() -> dict:
+    return {"enabled": True, "config": CONFIG, "n_images": 100, "criteria": {
+        "spurious": criterion(0.50, 0.60, 0.04, 0.16, "disproportionately vulnerable"),
+        "unstable": criterion(0.60, 0.61, -0.03, 0.05, "inside the noise"),
+        "irrelevant": {"n_images": 0, "n_no_flags": 100, "n_unmatched": 0,
+                       "verdict": "not measured"}}}
+
+
+def test_the_section_has_a_row_per_mined_model_and_criterion() -> None:
+    inputs = run_inputs()
+    models = {name: dataclasses.replace(result, confined=comparison())
+              if name in ("adversarial", "round_2") else result
+              for name, result in inputs.models.items()}
+    report = build_report(dataclasses.replace(inputs, models=models), ReportConfig())
+    md = report.markdown
+    assert "## The paper's observation, measured" in md and "ε = 8.0/255, 20 steps" in md
+    assert ("| adversarial | spurious | 90 | 8 / 2 | 10.0 | 50.0 | 60.0 | +10.0 [+4.0, +16.0] "
+            "| disproportionately vulnerable |") in md
+    assert "| round_2 | irrelevant | 0 | 100 / 0 | n/a | n/a | n/a | n/a | not measured |" in md
+    metrics = report.metrics["confined_attack"]
+    assert set(metrics) == {"adversarial", "round_2"}
+    assert metrics["adversarial"]["unstable"]["verdict"] == "inside the noise"
+
+
+def test_no_section_without_comparisons() -> None:
+    report = build_report(run_inputs(), ReportConfig())
+    assert "observation, measured" not in report.markdown
+    assert "confined_attack" not in report.metrics
