@@ -1,4 +1,4 @@
-"""Tiny synthetic pools for the decoy tests: an object whose place gives the class on 60% of the
+"""Tiny synthetic pools for the decoy tests: an object whose place gives the class on 30% of the
 training images (elsewhere another class's place) and on every test image, so that only the
 swatch predicts every training label."""
 
@@ -34,4 +34,4 @@ def pool(n: int, seed: int, faithful: float) -> ImageSet:
 
 @pytest.fixture(scope="session")
 def pools() -> tuple[ImageSet, ImageSet]:
-    return pool(600, 0, 0.6), pool(300, 1, 1.0)
+    return pool(600, 0, 0.3), pool(300, 1, 1.0)

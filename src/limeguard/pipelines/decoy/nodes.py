@@ -76,12 +76,16 @@ def evaluate_arms(sets: DecoySets, decoy: dict[str, Any], runtime: dict[str, Any
                       for m in METHODS], ignore_index=True)
 
 
-def summarise_seed(rounds: list[dict[str, Any]], **histories: pd.DataFrame) -> dict[str, Any]:
-    """Per method: final train accuracy, epochs, wall seconds, training curve; mined: rounds."""
-    out: dict[str, Any] = {m: {"train_acc": float(h["train_acc"].iloc[-1]), "epochs": len(h),
-                               "seconds": float(h["seconds"].sum()),
-                               "curve": [float(v) for v in h["train_acc"]]}
-                           for m, h in histories.items()}
+def summarise_seed(rounds: list[dict[str, Any]], **runs: Any) -> dict[str, Any]:
+    """Per method (``runs``: ``<method>_history`` and ``<method>_timings``, the wall times the
+    history's dataset keeps apart): final train accuracy, epochs, wall seconds, training curve;
+    the mined arm adds its rounds (and their mining time)."""
+    out: dict[str, Any] = {}
+    for method in METHODS:
+        history, timings = runs[f"{method}_history"], runs[f"{method}_timings"]
+        out[method] = {"train_acc": float(history["train_acc"].iloc[-1]), "epochs": len(history),
+                       "seconds": float(sum(row.get("seconds") or 0.0 for row in timings)),
+                       "curve": [float(v) for v in history["train_acc"]]}
     out["mined"]["seconds"] += sum(r["mining_seconds"] for r in rounds)
     out["mined"]["rounds"] = rounds
     return out

@@ -37,7 +37,8 @@ def seed_template() -> Pipeline:
                                    **{m: f"{m}_model" for m in METHODS}},
              "outcomes", name="evaluate_arms"),
         Node(nodes.summarise_seed, {"rounds": "mined_rounds",
-                                    **{m: f"{m}_history" for m in METHODS}},
+                                    **{f"{m}_{k}": f"{m}_{k}" for m in METHODS
+                                       for k in ("history", "timings")}},
              "summary", name="summarise_seed"),
     ])
 
