@@ -132,6 +132,7 @@ def test_paper_smoke_derives_its_env_then_runs_the_refine_job_in_it() -> None:
 
 
 @pytest.mark.parametrize(("env", "pipeline"), [("decoy_fmnist", "decoy"), ("local", "refine"),
+                                               ("decoy_fmnist_paper", "decoy"),
                                                ("spurious_corners", "refine")])
 def test_run_picks_the_envs_pipeline(env: str, pipeline: str) -> None:
     """`make run ENV=decoy_fmnist` runs the decoy benchmark; every other env the job (dry run)."""
