@@ -76,7 +76,10 @@ def test_report_pairs_methods_and_scores_the_gap() -> None:
               "attack": RobustnessCheck().__dict__}
     text, metrics = build_report([outcomes, outcomes], [summary, summary], [0, 1], params)
     assert metrics["gap_closed"]["pooled"] == pytest.approx(5 / 6)
-    assert metrics["gap_closed"]["met"]
+    assert metrics["gap_closed"]["met"] and metrics["gap_closed"]["gap_exists"]
+    flat = [o.assign(decoy_correct=0.5) for o in (outcomes, outcomes)]
+    _, none = build_report(flat, [summary, summary], [0, 1], params)
+    assert not none["gap_closed"]["gap_exists"] and not none["gap_closed"]["met"]
     pair = next(c for c in metrics["comparisons"] if (c["candidate"], c["reference"],
                                                        c["measure"]) == ("rrr", "vanilla",
                                                                          "decoy_correct"))

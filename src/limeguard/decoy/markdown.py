@@ -39,10 +39,13 @@ def render(m: dict[str, Any]) -> str:
                      f" [{c['low']:+.1f}, {c['high']:+.1f}] ({c['over']}, {c['n_images']} img) |"
                      f" {p} |")
     g = m["gap_closed"]
+    low, high = g["gap_interval"]
+    verdict = "met" if g["met"] else "not met" if g["gap_exists"] else \
+        "not established: RRR does not beat vanilla, so there is no gap to close"
     lines += ["", "## Done-when: share of the vanilla -> RRR gap the mined arm closes", "",
-              f"Pooled over seeds: {g['pooled']:.2f} (target {g['target']:.2f}: "
-              f"{'met' if g['met'] else 'not met'}); per seed: "
-              f"{', '.join(f'{v:.2f}' for v in g['per_seed'])}.", "",
+              f"Gap RRR - vanilla: {g['gap_points']:+.1f} points [{low:+.1f}, {high:+.1f}]. "
+              f"Share closed, pooled over seeds: {g['pooled']:.2f} (target {g['target']:.2f}): "
+              f"{verdict}. Per seed: {', '.join(f'{v:.2f}' for v in g['per_seed'])}.", "",
               "## Mined masks against the true swatches (pixel precision / recall)", "",
               "| round | probe precision | probe recall | train precision | train recall | "
               "train cued images masked | mining + search s |", "|---|---|---|---|---|---|---|"]

@@ -63,17 +63,25 @@ def comparisons(outcomes: list[pd.DataFrame], level: float, n_boot: int) -> list
     return out
 
 
-def gap_closed(outcomes: list[pd.DataFrame]) -> dict[str, Any]:
-    """Share of the vanilla -> RRR decoy-test gap the mined arm closes, per seed and pooled."""
+def gap_closed(outcomes: list[pd.DataFrame], level: float, n_boot: int) -> dict[str, Any]:
+    """Share of the vanilla -> RRR decoy-test gap the mined arm closes, per seed and pooled.
+
+    The share means something only where RRR beats vanilla (its paired interval above 0): else
+    there is no gap (vanilla does not rely on the swatch) and the done-when is not established.
+    """
     acc = {m: matrix(outcomes, m, "decoy_correct").mean(1) for m in ("vanilla", "rrr", "mined")}
     gap = acc["rrr"] - acc["vanilla"]
-    per_seed = [float(v) if abs(g) > 1e-9 else float("nan")
-                for v, g in zip((acc["mined"] - acc["vanilla"]) / np.where(gap == 0, 1, gap), gap,
-                                strict=True)]
+    per_seed = [float(c / g) if abs(g) > 1e-9 else float("nan")
+                for c, g in zip(acc["mined"] - acc["vanilla"], gap, strict=True)]
     pooled = float((acc["mined"].mean() - acc["vanilla"].mean()) / gap.mean()) \
         if abs(gap.mean()) > 1e-9 else float("nan")
+    rrr = paired_difference(matrix(outcomes, "rrr", "decoy_correct"),
+                            matrix(outcomes, "vanilla", "decoy_correct"), level, n_boot)
+    has_gap = rrr.low > 0
     return {"per_seed": per_seed, "pooled": pooled, "target": DONE_WHEN,
-            "met": bool(np.isfinite(pooled) and pooled >= DONE_WHEN)}
+            "gap_points": 100 * rrr.diff, "gap_interval": [100 * rrr.low, 100 * rrr.high],
+            "gap_exists": bool(has_gap),
+            "met": bool(has_gap and np.isfinite(pooled) and pooled >= DONE_WHEN)}
 
 
 def mask_summary(mined: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -95,7 +103,7 @@ def build_report(outcomes: list[pd.DataFrame], summaries: list[dict[str, Any]],
     table = accuracy_table(outcomes, summaries)
     metrics = {"seeds": seeds, "accuracy": table.to_dict("records"),
                "comparisons": comparisons(outcomes, params["level"], params["n_boot"]),
-               "gap_closed": gap_closed(outcomes),
+               "gap_closed": gap_closed(outcomes, params["level"], params["n_boot"]),
                "masks": mask_summary([s["mined"]["rounds"] for s in summaries]),
                "vanilla_curve": vanilla_curve(summaries), "protocol": params["protocol"],
                "attack": params["attack"], "not_run": {a: "not run yet (issue 27)"
