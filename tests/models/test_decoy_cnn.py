@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 from torch import nn
 
@@ -21,6 +20,10 @@ def test_decoy_cnn_maps_28x28_gray_to_logits() -> None:
     assert count_parameters(model) == 233_196
 
 
-def test_decoy_cnn_refuses_images_too_small() -> None:
-    with pytest.raises(Exception, match="side"):
-        build_model("decoy_cnn", 10, in_channels=1, mean=[0.5], std=[0.5], side=12)
+def test_decoy_cnn_pools_other_sizes_to_800_features_and_keeps_28x28_exact() -> None:
+    model = build_model("decoy_cnn", 10, in_channels=1, mean=[0.5], std=[0.5])
+    assert model(torch.rand(2, 1, 32, 32)).shape == (2, 10)
+    net = model.net if hasattr(model, "net") else next(iter(model.children()))
+    x = torch.rand(2, 1, 28, 28)
+    before = net[:5](x)  # (2, 50, 8, 8)
+    assert torch.equal(net[5](before), torch.nn.functional.max_pool2d(before, 2))

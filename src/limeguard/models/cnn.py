@@ -39,23 +39,21 @@ def conv_net(widths: Sequence[int], num_classes: int, in_channels: int = 3) -> n
     return nn.Sequential(*layers)
 
 
-def decoy_cnn(num_classes: int, in_channels: int = 1, side: int = 28) -> nn.Sequential:
+def decoy_cnn(num_classes: int, in_channels: int = 1) -> nn.Sequential:
     """The CNN of the decoy (Fashion-)MNIST comparisons (Friedrich et al. 2023): conv 20@5x5, ReLU,
     max-pool 2, conv 50@5x5, ReLU, max-pool 2, fc 800-256, ReLU, fc 256-``num_classes``.
 
-    Args:
-        side: input height and width (28: 28 -> 24 -> 12 -> 8 -> 4, so 50 * 4 * 4 = 800 features).
+    At 28x28 (28 -> 24 -> 12 -> 8 -> 4) the second pool's map is 50 x 4 x 4 = 800 features; an
+    adaptive average pool to 4x4 after it (the identity at 28x28) lets other sizes (>= 16) run.
 
     Returns:
-        A network mapping (N, in_channels, side, side) normalised images to (N, num_classes)
-        logits; 233,196 parameters at 28x28 with 1 channel and 10 classes.
+        A network mapping (N, in_channels, H, W) normalised images to (N, num_classes) logits;
+        233,196 parameters with 1 channel and 10 classes.
     """
-    flat = ((side - 4) // 2 - 4) // 2
-    if flat < 1:
-        raise ValueError(f"side: {side} px is too small for two 5x5 convs and two pools")
     return nn.Sequential(
-        nn.Conv2d(in_channels, 20, 5), nn.ReLU(inplace=True), nn.MaxPool2d(2),  # side -> (side-4)/2
-        nn.Conv2d(20, 50, 5), nn.ReLU(inplace=True), nn.MaxPool2d(2),  # -> flat
-        nn.Flatten(), nn.Linear(50 * flat * flat, 256), nn.ReLU(inplace=True),
+        nn.Conv2d(in_channels, 20, 5), nn.ReLU(inplace=True), nn.MaxPool2d(2),  # 28 -> 12
+        nn.Conv2d(20, 50, 5), nn.ReLU(inplace=True),  # 12 -> 8
+        nn.Sequential(nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(4)),  # 8 -> 4 (identity pool at 28)
+        nn.Flatten(), nn.Linear(800, 256), nn.ReLU(inplace=True),
         nn.Linear(256, num_classes),
     )
