@@ -8,7 +8,8 @@ KEDRO  := $(VENV)/bin/kedro
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 # `local` is Kedro's default run env: conf/base with your overrides in conf/local on top
 ENV    ?= local
-PIPELINE ?= refine
+# the pipeline `make run` runs: the env's own where it has one (decoy_fmnist: the decoy benchmark)
+PIPELINE ?= $(if $(filter decoy_fmnist decoy_fmnist_paper,$(ENV)),decoy,refine)
 TEST_WORKERS ?= auto
 
 export KEDRO_DISABLE_TELEMETRY := true

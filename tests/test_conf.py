@@ -11,7 +11,8 @@ from tests.conftest import PROJECT_ROOT
 SPURIOUS_ENVS = {"spurious": ("border", "flat"), "spurious_object": ("object", "flat"),
                  "spurious_texture": ("border", "texture"),
                  "spurious_corners": ("corners", "flat")}  # env -> (placement, content)
-ENVS = ["base", "test", "paper", "bench", *SPURIOUS_ENVS, "fashion_mnist", "image_folder_example"]
+ENVS = ["base", "test", "paper", "bench", *SPURIOUS_ENVS, "fashion_mnist", "image_folder_example",
+        "decoy_fmnist", "decoy_fmnist_paper"]
 
 
 def test_every_shipped_env_is_checked() -> None:

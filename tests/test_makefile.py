@@ -129,3 +129,19 @@ def test_paper_smoke_derives_its_env_then_runs_the_refine_job_in_it() -> None:
                                  "--env paper_smoke")
     on_gpu = make(PROJECT_ROOT, "-n", "paper-smoke", "SMOKE_DEVICE=cuda").stdout.splitlines()[-1]
     assert on_gpu.endswith("--env paper_smoke --params runtime.device=cuda")
+
+
+@pytest.mark.parametrize(("env", "pipeline"), [("decoy_fmnist", "decoy"), ("local", "refine"),
+                                               ("decoy_fmnist_paper", "decoy"),
+                                               ("spurious_corners", "refine")])
+def test_run_picks_the_envs_pipeline(env: str, pipeline: str) -> None:
+    """`make run ENV=decoy_fmnist` runs the decoy benchmark; every other env the job (dry run)."""
+    done = make(PROJECT_ROOT, "-n", "run", f"ENV={env}")
+    assert done.returncode == 0, done.stderr
+    assert f"kedro run --pipelines {pipeline} --env {env}" in done.stdout
+
+
+def test_run_keeps_an_explicit_pipeline() -> None:
+    done = make(PROJECT_ROOT, "-n", "run", "ENV=decoy_fmnist", "PIPELINE=data")
+    assert done.returncode == 0, done.stderr
+    assert "kedro run --pipelines data --env decoy_fmnist" in done.stdout

@@ -28,6 +28,7 @@ class ParameterCheckHooks:
 def parameter_schemas() -> dict[str, type]:
     """Dotted parameter key -> the frozen dataclass that parses it (imported lazily: torch)."""
     from limeguard.corruptions.testset import CorruptionSetConfig
+    from limeguard.decoy.config import DecoyParams
     from limeguard.evaluation.config import EvaluateParams
     from limeguard.explain.config import MineParams
     from limeguard.images.sources import SourceConfig
@@ -58,6 +59,7 @@ def parameter_schemas() -> dict[str, type]:
         "rounds": RoundsParams,
         "report": ReportConfig,
         "tune": TuneConfig,
+        "decoy": DecoyParams,
     }
 
 

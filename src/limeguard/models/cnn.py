@@ -37,3 +37,23 @@ def conv_net(widths: Sequence[int], num_classes: int, in_channels: int = 3) -> n
     layers += _conv_bn_relu(w2, w3) + [nn.MaxPool2d(2)]  # 8 -> 4
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(w3, num_classes)]
     return nn.Sequential(*layers)
+
+
+def decoy_cnn(num_classes: int, in_channels: int = 1) -> nn.Sequential:
+    """The CNN of the decoy (Fashion-)MNIST comparisons (Friedrich et al. 2023): conv 20@5x5, ReLU,
+    max-pool 2, conv 50@5x5, ReLU, max-pool 2, fc 800-256, ReLU, fc 256-``num_classes``.
+
+    At 28x28 (28 -> 24 -> 12 -> 8 -> 4) the second pool's map is 50 x 4 x 4 = 800 features; an
+    adaptive average pool to 4x4 after it (the identity at 28x28) lets other sizes (>= 16) run.
+
+    Returns:
+        A network mapping (N, in_channels, H, W) normalised images to (N, num_classes) logits;
+        233,196 parameters with 1 channel and 10 classes.
+    """
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 20, 5), nn.ReLU(inplace=True), nn.MaxPool2d(2),  # 28 -> 12
+        nn.Conv2d(20, 50, 5), nn.ReLU(inplace=True),  # 12 -> 8
+        nn.Sequential(nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(4)),  # 8 -> 4 (identity pool at 28)
+        nn.Flatten(), nn.Linear(800, 256), nn.ReLU(inplace=True),
+        nn.Linear(256, num_classes),
+    )

@@ -69,6 +69,7 @@ def _medium(num_classes: int, widths: tuple[int, ...] = (32, 64, 128, 128),
 
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "cnn_small": _small,
+    "decoy_cnn": cnn.decoy_cnn,
     "cnn_medium": _medium,
     "preact_resnet18": resnet.preact_resnet18,
     "resnet18": resnet.resnet18_cifar,

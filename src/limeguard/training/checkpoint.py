@@ -207,6 +207,7 @@ def _saved_timings(directory: Path) -> list[dict[str, Any]]:
 
 def _check_config(directory: Path, saved: dict[str, Any], cfg: TrainConfig) -> None:
     current = json.loads(json.dumps(to_params(cfg)))
+    saved = {"optimizer": "sgd", **saved}  # checkpoints from before the optimiser choice: SGD
     keys = sorted((set(saved) | set(current)) - OPERATIONAL_KEYS)
     diff = [k for k in keys if saved.get(k) != current.get(k)]
     if diff:

@@ -15,6 +15,7 @@ from limeguard.config import (
 
 METHODS = ("standard", "pgd_at", "fgsm_rs", "trades")
 SCHEDULES = ("cosine", "piecewise", "onecycle", "constant")
+OPTIMIZERS = ("sgd", "adam")
 AMP_MODES = ("auto", "off", "bf16", "fp16")
 
 
@@ -61,9 +62,11 @@ class TrainConfig:
         epochs: number of passes over the training set.
         batch_size: images per SGD step.
         drop_last: drop the last incomplete batch of an epoch.
-        lr: peak learning rate of SGD.
+        optimizer: ``sgd`` (with ``momentum``, ``nesterov``) or ``adam`` (torch's defaults,
+            betas 0.9 / 0.999: the decoy benchmark's recipe); ``weight_decay`` applies to both.
+        lr: peak learning rate.
         momentum: SGD momentum.
-        weight_decay: L2 weight decay of SGD.
+        weight_decay: L2 weight decay.
         nesterov: Nesterov momentum.
         schedule: ``cosine`` (to 0), ``piecewise`` (× ``lr_gamma`` at ``milestones``),
             ``onecycle`` (the triangular cyclic schedule of fast AT: 0 -> lr at ``onecycle_peak``
@@ -103,6 +106,7 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 128
     drop_last: bool = False
+    optimizer: str = "sgd"
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 5e-4
@@ -140,6 +144,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_choice("method", self.method, METHODS)
         check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("amp", self.amp, AMP_MODES)
         for name in ("epochs", "batch_size", "eval_batch_size", "co_probe_images"):
             check_int_range(name, getattr(self, name), 1)

@@ -1,4 +1,4 @@
-"""The training loop: SGD over index-shuffled tensors, validation, early stopping, checkpoints."""
+"""The training loop: SGD (or Adam) over index-shuffled tensors, validation, early stopping, checkpoints."""
 
 from __future__ import annotations
 
@@ -130,10 +130,7 @@ class _Run:
         self.batch_loss = batch_loss or build_batch_loss(cfg)
         self.extra_loss, self.on_epoch_end = extra_loss, on_epoch_end
         self.evaluator = evaluator or PGDValidator(cfg, self.precision)
-        self.optimizer = torch.optim.SGD(
-            self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-            weight_decay=cfg.weight_decay, nesterov=cfg.nesterov,
-        )  # fmt: skip
+        self.optimizer = build_optimizer(self.model, cfg)
         self.scaler = self.precision.make_scaler()
         self.show_progress = show_progress
         n = len(train_x)
@@ -323,6 +320,14 @@ class _Run:
         self.model.eval()
         history = pd.DataFrame(state.history, columns=list(HISTORY_COLUMNS))
         return TrainResult(self.model, history, state.best_epoch, state.stop_reason)
+
+
+def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """``cfg.optimizer``: SGD (momentum, Nesterov) or Adam, at ``cfg.lr`` and ``cfg.weight_decay``."""
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
+                           weight_decay=cfg.weight_decay, nesterov=cfg.nesterov)
 
 
 def _derive_seed(seed: int, epoch: int, stream: int) -> int:
