@@ -110,6 +110,8 @@ def check_across_sections(params: dict[str, Any]) -> None:
     """Settings that are valid alone but not together, e.g. oracle masks without a planted cue."""
     from limeguard.config import ConfigError
 
+    from limeguard.arms import parse_arms
+
     _check_tune_space(params)
     _check_model_fits_data(params)
     masks = ((params.get("rounds") or {}).get("refine") or {}).get("masks", "mined")
@@ -118,6 +120,7 @@ def check_across_sections(params: dict[str, Any]) -> None:
         raise ConfigError("rounds.refine.masks: 'oracle' uses the planted cue's pixels, but "
                           "data.spurious.enabled is not true in this env; run a planted-cue env "
                           "(e.g. --env spurious) or use 'mined'")
+    parse_arms(params.get("mine"), params.get("rounds"))  # each arm's merged trees
 
 
 def _check_model_fits_data(params: dict[str, Any]) -> None:
