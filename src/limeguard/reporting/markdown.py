@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from limeguard.reporting import observation, paired, planted, tables
+from limeguard.reporting import arms, observation, paired, planted, tables
 from limeguard.reporting.claims import (
     MIXED,
     NOT_SUPPORTED,
@@ -323,10 +323,12 @@ def _inline(value: Any) -> str:
 
 def render_markdown(view: RunView, claims: Sequence[Claim], figures: Mapping[str, Any],
                     extra_figures: Sequence[str] | Mapping[str, str],
-                    provenance: Mapping[str, Any] | None) -> str:
-    """The whole report, sections in order."""
+                    provenance: Mapping[str, Any] | None,
+                    per_arm: Sequence[arms.ArmResult] = ()) -> str:
+    """The whole report, sections in order (the arms right after the verdict)."""
     sections = [
-        section_title(view), section_verdict(view, claims), section_models(view, figures),
+        section_title(view), section_verdict(view, claims), arms.section(view, list(per_arm)),
+        section_models(view, figures),
         section_eps(view), section_progress(view), planted.section(view), observation.section(view),
         section_overlays(view, extra_figures),
         section_corruptions(view, figures), section_bound(view, figures), section_masking(view),
