@@ -37,6 +37,7 @@ def test_each_arm_is_judged_against_the_control_and_the_baseline() -> None:
     assert "Arms that beat the matched control: transplant." in report.metrics["arms_headline"]
     assert "paper (paper.round_2) loses to the control" in report.markdown
     assert report.markdown.index("## Arms") < report.markdown.index("## Accuracy per model")
+    assert "first arm's answer (transplant); the Arms section below" in report.markdown
     pairs = {(p["candidate"], p["reference"]) for p in report.metrics["paired"]}
     assert {("paper.round_2", "control"), ("paper.round_2", "paper.round_1"),
             ("transplant.round_2", "adversarial")} <= pairs

@@ -81,6 +81,9 @@ def section_verdict(view: RunView, claims: Sequence[Claim]) -> str:
         parts += [comparison(view, best, k) + "." for k in ("autoattack", "pgd", "worst_case")
                   if finite(view.stat(best, k).mean)]  # fmt: skip
         parts.append(f"In short: {claims[0].reason}")
+        if len(view.arms) > 1:
+            parts.append(f"This is the first arm's answer ({best.split('.')[0]}); the Arms "
+                         "section below answers for every arm.")
     variants = sorted({v for v in view.variants.values() if v})
     parts.append("AutoAttack: " + ("; ".join(f"`{v}` = {AA_VARIANTS.get(v, v)}" for v in variants)
                                    or "not run") + ".")  # fmt: skip
