@@ -39,9 +39,12 @@ class Arm:
 
 
 def arm_overrides(rounds: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``rounds.arms`` (the default arm when it is absent or empty), unchecked."""
+    """``rounds.arms`` without the arms switched off (``<arm>: null``, the way an env drops an
+    arm of base), unchecked; the default arm when ``rounds.arms`` is absent or empty."""
     arms = (rounds or {}).get("arms")
-    return dict(arms) if isinstance(arms, Mapping) and arms else dict(DEFAULT_ARMS)
+    if not isinstance(arms, Mapping) or not arms:
+        return dict(DEFAULT_ARMS)
+    return {name: override for name, override in arms.items() if override is not None}
 
 
 def merge_tree(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,11 +68,13 @@ def parse_arms(mine: Mapping[str, Any] | None, rounds: Mapping[str, Any] | None)
     from limeguard.explain.config import MineParams
     from limeguard.refinement.rounds import RoundsParams
 
+    overrides = arm_overrides(rounds)
+    if not overrides:
+        raise ConfigError("rounds.arms: every arm is switched off (null); keep at least one")
     arms = []
-    for name, override in arm_overrides(rounds).items():
+    for name, override in overrides.items():
         where = f"rounds.arms.{name}"
         _check_override(name, override, where)
-        override = override or {}
         merged_mine = merge_tree(mine or {}, override.get("mine") or {})
         merged_rounds = merge_tree(_checkpoint_root(rounds or {}, name),
                                    override.get("rounds") or {})
@@ -90,14 +95,16 @@ def _check_override(name: Any, override: Any, where: str) -> None:
         raise ConfigError(f"{where}: an arm's name is lowercase letters, digits and _, starting "
                           "with a letter, and not a model's name (standard, adversarial, "
                           f"control, round_<k>, seed_<k>); got {name!r}")
-    if override is None:
-        return
     if not isinstance(override, Mapping):
         raise ConfigError(f"{where}: expected a mapping with keys {SECTIONS}, got {override!r}")
     for key in override:
         if key not in SECTIONS:
             raise ConfigError(f"{where}.{key}: unknown section; an arm overrides "
                               f"{' and '.join(SECTIONS)}")
+    for section in SECTIONS:
+        if not isinstance(override.get(section) or {}, Mapping):
+            raise ConfigError(f"{where}.{section}: expected a mapping of overrides, got "
+                              f"{override[section]!r}")
     fixed = [k for k in (override.get("rounds") or {}) if k in FIXED_ROUNDS_KEYS]
     if fixed:
         raise ConfigError(f"{where}.rounds.{fixed[0]}: an arm cannot override it; every arm "

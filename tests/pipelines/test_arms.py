@@ -130,3 +130,10 @@ def test_an_arm_cannot_change_what_the_control_and_the_dag_share(key: str) -> No
 def test_an_arm_name_that_is_a_model_name_is_refused(name: str) -> None:
     with pytest.raises(ConfigError, match=rf"rounds\.arms\.{name}: an arm's name"):
         parse_arms({}, {"arms": {name: {}}})
+
+
+def test_an_arm_switched_off_is_not_run_and_one_arm_must_stay() -> None:
+    arms = parse_arms({}, {"arms": {"transplant": None, "paper": {"rounds": {}}}})
+    assert [a.name for a in arms] == ["paper"]
+    with pytest.raises(ConfigError, match=r"rounds\.arms: every arm is switched off"):
+        parse_arms({}, {"arms": {"transplant": None}})
