@@ -1,6 +1,6 @@
-"""The report per arm: each arm's last round against the matched control and the AT baseline
-(robustness, CIFAR-10-C, clean cost: claims (a) to (c)), and the headline, which arm, if any,
-beats the control.
+"""The report per arm: every claim's verdict for each arm's last round against the matched
+control and the AT baseline (robustness, CIFAR-10-C, clean cost, spurious share, bound), and the
+headline, which arm, if any, beats the control.
 
 Every arm is judged with the same rules as the main claims (:mod:`limeguard.reporting.claims`), on
 a view whose rounds are that arm's; the paired intervals pair the same test images and seeds.
@@ -16,22 +16,22 @@ from limeguard.reporting.claims import (
     SUPPORTED,
     Claim,
     arbiter,
-    claim_clean_cost,
-    claim_ood,
-    claim_robustness,
+    all_claims,
     gain,
     interval_numbers,
     measure_name,
 )
+from limeguard.reporting import planted
 from limeguard.reporting.paired import Comparison
 from limeguard.reporting.view import RunView
 
-ARM_CLAIMS = (claim_robustness, claim_ood, claim_clean_cost)
+TABLE_CLAIMS = {"a": "(a) robustness", "b": "(b) CIFAR-10-C", "c": "(c) clean cost",
+                "d": "(d) spurious share", "e": "(e) bound"}
 
 
 @dataclass(frozen=True)
 class ArmResult:
-    """One arm: its last round, its claims (a) to (c) and its standing against the control on
+    """One arm: its last round, its claims (a) to (f) and its standing against the control on
     the run's robustness measure (``standing``: beats, within noise, does not beat, loses to)."""
 
     arm: str
@@ -40,6 +40,7 @@ class ArmResult:
     vs_control: Comparison | None
     vs_adversarial: Comparison
     standing: str
+    planted: str | None = None  # the planted-cue variant: whether the arm reduced the cue's gap
 
 
 def arm_results(view: RunView) -> list[ArmResult]:
@@ -53,9 +54,10 @@ def arm_results(view: RunView) -> list[ArmResult]:
         arm_view = dataclasses.replace(view, rounds=rounds)
         last, ctl = rounds[-1], view.cfg.control
         vs_control = gain(view, last, ctl, key) if view.has(ctl) else None
-        out.append(ArmResult(arm, last, tuple(c(arm_view) for c in ARM_CLAIMS),
+        cue = planted.verdict(arm_view) if planted.reliance(view) else None
+        out.append(ArmResult(arm, last, tuple(all_claims(arm_view)),
                              vs_control, gain(view, last, view.cfg.adversarial, key),
-                             standing(view, vs_control)))
+                             standing(view, vs_control), cue))
     return out
 
 
@@ -94,21 +96,22 @@ def headline(view: RunView, results: list[ArmResult]) -> str:
 
 
 def section(view: RunView, results: list[ArmResult]) -> str:
-    """``## Arms``: the headline, then per arm its claims (a) to (c) with their evidence."""
+    """``## Arms``: the headline, then per arm its claims with their evidence."""
     if not results:
         return ""
     lines = ["## Arms", "", headline(view, results), "",
-             "| arm | last round | vs control | vs adversarial baseline | (a) robustness | "
-             "(b) CIFAR-10-C | (c) clean cost |", "|---|---|---|---|---|---|---|"]
+             "| arm | last round | vs control | vs adversarial baseline | "
+             + " | ".join(TABLE_CLAIMS.values()) + " |", "|---" * (4 + len(TABLE_CLAIMS)) + "|"]
     for r in results:
         control = r.vs_control.interval_text() if r.vs_control is not None else "no control"
-        verdicts = " | ".join(c.verdict for c in r.claims)
+        verdicts = " | ".join(c.verdict for c in r.claims if c.key in TABLE_CLAIMS)
         lines.append(f"| {r.arm} | {r.model} | {control} | {r.vs_adversarial.interval_text()} | "
                      f"{verdicts} |")
     for r in results:
         lines += ["", f"### Arm {r.arm}", ""]
         lines += [f"- **({c.key}) {c.statement}** Verdict: **{c.verdict}**. {c.evidence}"
                   for c in r.claims]
+        lines += [f"- **Planted cue:** {r.planted}"] if r.planted else []
     return "\n".join(lines)
 
 
@@ -121,4 +124,5 @@ def metrics(view: RunView, results: list[ArmResult]) -> dict[str, Any]:
         "vs_adversarial": interval_numbers(r.vs_adversarial),
         "claims": {c.key: {"verdict": c.verdict, "evidence": c.evidence, "numbers": c.numbers}
                    for c in r.claims},
+        **({"planted_cue": r.planted} if r.planted else {}),
     } for r in results}
