@@ -137,3 +137,16 @@ def test_an_arm_switched_off_is_not_run_and_one_arm_must_stay() -> None:
     assert [a.name for a in arms] == ["paper"]
     with pytest.raises(ConfigError, match=r"rounds\.arms: every arm is switched off"):
         parse_arms({}, {"arms": {"transplant": None}})
+
+
+def test_arms_that_differ_from_the_dags_stop_the_run_naming_the_key(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from limeguard.pipelines.shape import check_run_matches_dag
+
+    monkeypatch.setenv("KEDRO_ENV", "base")
+    params = configured_parameters(Path(__file__).resolve().parents[2])  # the DAG's shape
+    check_run_matches_dag(params, "base")
+    params["rounds"]["arms"]["transplant"] = None  # e.g. --params rounds.arms.transplant=null
+    with pytest.raises(ConfigError, match=r"rounds\.arms: the run's parameters \(env 'base' and "
+                                          r"--params\) differ from its conf"):
+        check_run_matches_dag(params, "base")
