@@ -16,7 +16,6 @@ from limeguard.pipelines.shape import check_run_matches_dag, configured_paramete
 from tests.conftest import PROJECT_ROOT
 from tests.kedro_project import files_under, kedro, make_project_copy, tiny_run_params
 
-
 ARMS = ("transplant", "paper")  # conf/base's rounds.arms
 
 

@@ -108,9 +108,8 @@ def check_key_ranges(params: dict[str, Any]) -> None:
 
 def check_across_sections(params: dict[str, Any]) -> None:
     """Settings that are valid alone but not together, e.g. oracle masks without a planted cue."""
-    from limeguard.config import ConfigError
-
     from limeguard.arms import parse_arms
+    from limeguard.config import ConfigError
 
     _check_tune_space(params)
     _check_model_fits_data(params)

@@ -1,9 +1,10 @@
 """The parts of conf that shape the DAG, read when the pipelines are built (not at run time).
 
 ``rounds.count`` (round_1 .. round_T), ``rounds.arms`` (a namespace per arm, and whether it mines
-the baseline itself), ``data.spurious.enabled`` (the planted-cue variant) and ``runtime.seeds`` decide which nodes exist, so they come from conf (base, then the run env), not
-from ``--params``; :func:`check_run_matches_dag` stops a run whose parameters disagree with the
-built DAG.
+the baseline itself), ``data.spurious.enabled`` (the planted-cue variant) and ``runtime.seeds``
+decide which nodes exist, so they come from conf (base, then the run env), not from
+``--params``; :func:`check_run_matches_dag` stops a run whose parameters disagree with the built
+DAG.
 
 Why module-level state: Kedro gives the pipelines no way to see the run's env.
 ``register_pipelines()`` takes no arguments, and ``kedro.framework.project.pipelines`` is a

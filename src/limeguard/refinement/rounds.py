@@ -20,11 +20,11 @@ import pandas as pd
 import torch
 from torch import nn
 
+from limeguard.arms import DEFAULT_ARMS
 from limeguard.config import ConfigError, from_params, to_params
 from limeguard.explain.groundtruth import mask_recovery
 from limeguard.images.imageset import ImageSet
 from limeguard.images.spurious import cue_pixel_masks
-from limeguard.arms import DEFAULT_ARMS
 from limeguard.refinement.config import RefineConfig
 from limeguard.refinement.neutral import counterfactual_images
 from limeguard.refinement.refine import refine_model

@@ -12,16 +12,15 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from limeguard.reporting import planted
 from limeguard.reporting.claims import (
-    SUPPORTED,
     Claim,
-    arbiter,
     all_claims,
+    arbiter,
     gain,
     interval_numbers,
     measure_name,
 )
-from limeguard.reporting import planted
 from limeguard.reporting.paired import Comparison
 from limeguard.reporting.view import RunView
 
