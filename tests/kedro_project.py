@@ -61,8 +61,8 @@ def tiny_run_params(root: Path) -> str:
 DEFAULT_RUN_FILES = {
     "05_model_input/train_images.safetensors": b"default run: train split",
     "06_models/adversarial.safetensors": b"default run: AT baseline",
-    "06_models/round_1.safetensors": b"default run: round 1",
-    "06_models/checkpoints/rounds/round_1/state.json": b'{"epoch": 3}',
+    "06_models/transplant.round_1.safetensors": b"default run: round 1",
+    "06_models/checkpoints/rounds/transplant/round_1/state.json": b'{"epoch": 3}',
     "07_model_output/tune/study.db": b"default run: study",
     "08_reporting/report.md": b"# the default run's report",
     "08_reporting/node_timings.json": b"{}",

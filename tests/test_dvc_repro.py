@@ -98,7 +98,7 @@ def test_repro_runs_every_stage(dvc_repro_run: dict[str, Path], dvc_env: dict[st
     for stage, paths in declared.items():
         for path in paths:
             assert (project / path).exists(), f"{stage}: {path}"
-    assert (project / "data/08_reporting/round_3/round_info.json").is_file()
+    assert (project / "data/08_reporting/paper.round_3/round_info.json").is_file()
     manifest = json.loads((project / "data/08_reporting/data_manifest.json").read_text())
     assert manifest  # the fixture mirror fed the data stage
     assert status(project, dvc_env) == {}

@@ -106,7 +106,7 @@ def test_clean_data_keeps_raw_inputs_and_tracked_placeholders(tmp_path: Path) ->
     keep = ["01_raw/.gitkeep", "01_raw/cifar-10-batches-py/data_batch_1", "06_models/.gitkeep",
             "06_models/adversarial.safetensors.dvc"]
     drop = ["06_models/adversarial.safetensors", "08_reporting/report.md",
-            "test/06_models/checkpoints/rounds/round_1/state.json", "spurious/08_reporting/metrics.json"]
+            "test/06_models/checkpoints/rounds/transplant/round_1/state.json", "spurious/08_reporting/metrics.json"]
     for name in keep + drop:
         (project / "data" / name).parent.mkdir(parents=True, exist_ok=True)
         (project / "data" / name).write_text(name)

@@ -61,7 +61,8 @@ def test_explore_notebook_runs_on_a_finished_run(dvc_repro_run: dict[str, Path],
 
     found = json.loads(state.read_text())
     assert Path(found["project"]) == project.resolve()
-    assert found["rounds"] == ["round_1", "round_2", "round_3"]   # discovered, not assumed
+    assert found["rounds"] == [f"{arm}.round_{k}" for arm in ("transplant", "paper")
+                               for k in (1, 2, 3)]   # discovered, not assumed
     assert found["explained"] == ["adversarial", *found["rounds"]]
     assert found["models"] == ["standard", "adversarial", "control", *found["rounds"]]
     assert found["headline_rows"] == found["models"]

@@ -42,8 +42,9 @@ from kedro.framework.project import pipelines
 from kedro.framework.startup import bootstrap_project
 bootstrap_project(Path.cwd())
 from limeguard.pipelines.rounds.pipeline import configured_round_count
+from limeguard.pipelines.shape import configured_arms
 Path(sys.argv[1]).write_text(json.dumps({
-    "rounds": configured_round_count(Path.cwd()),
+    "rounds": configured_round_count(Path.cwd()), "arms": list(configured_arms(Path.cwd())),
     "pipelines": {name: [[n.name, n.namespace] for n in p.nodes] for name, p in pipelines.items()}}))
 """
 
@@ -94,20 +95,22 @@ def test_dag_json_holds_every_pipeline(site: Path, registered: dict) -> None:
         assert all(name in tasks[node]["pipelines"] for node in expected), name
 
 
-def test_rounds_are_namespaces(site: Path, registered: dict) -> None:
+def test_arms_and_their_rounds_are_namespaces(site: Path, registered: dict) -> None:
+    """Each arm collapses into one namespace holding its rounds, each a namespace of its own."""
     main = json.loads((site / "api" / "main").read_text())
-    count = registered["rounds"]
-    assert count >= 1
-    rounds = {name for name in main["modular_pipelines"] if re.fullmatch(r"round_\d+", name)}
-    assert rounds == {f"round_{k}" for k in range(1, count + 1)}
+    count, arms = registered["rounds"], registered["arms"]
+    assert count >= 1 and arms
+    rounds = {name for name in main["modular_pipelines"] if re.fullmatch(r"\w+\.round_\d+", name)}
+    assert rounds == {f"{arm}.round_{k}" for arm in arms for k in range(1, count + 1)}
     tasks = _tasks(main)
-    for k in range(1, count + 1):
-        namespace = main["modular_pipelines"][f"round_{k}"]
-        children = {c["id"] for c in namespace["children"]}
-        members = {n["id"] for full, n in tasks.items() if full.startswith(f"round_{k}.")}
-        assert members and members <= children, k
-        assert all(tasks[full]["modular_pipelines"] == [f"round_{k}"]
-                   for full in tasks if full.startswith(f"round_{k}."))
+    for name in rounds:
+        arm = main["modular_pipelines"][name.split(".")[0]]
+        assert name in {c["id"] for c in arm["children"]}, name
+        children = {c["id"] for c in main["modular_pipelines"][name]["children"]}
+        members = {n["id"] for full, n in tasks.items() if full.startswith(f"{name}.")}
+        assert members and members <= children, name
+        assert all(tasks[full]["modular_pipelines"] == [name]
+                   for full in tasks if full.startswith(f"{name}."))
 
 
 @pytest.fixture
@@ -145,7 +148,7 @@ def test_browser_renders_the_dag(served: str, registered: dict,
     default = registered["pipelines"]["__default__"]
     top_tasks = {node for node, namespace in default if not namespace}
     namespaces = {namespace.split(".")[0] for _, namespace in default if namespace}
-    assert {f"round_{k}" for k in range(1, registered["rounds"] + 1)} <= namespaces
+    assert set(registered["arms"]) <= namespaces
     assert top_tasks | namespaces <= labels
     assert html.count('class="pipeline-node pipeline-node--task') == len(top_tasks)
     assert html.count('class="pipeline-node pipeline-node--modularPipeline') == len(namespaces)

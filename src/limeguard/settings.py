@@ -1,12 +1,19 @@
 """Kedro project settings."""
 
 from limeguard.context import ProjectContext
-from limeguard.hooks import ParameterCheckHooks, RuntimeHooks, SeedParameterHooks, TimingHooks
+from limeguard.hooks import (
+    ArmParameterHooks,
+    ParameterCheckHooks,
+    RuntimeHooks,
+    SeedParameterHooks,
+    TimingHooks,
+)
 
 # its env (`kedro run --env X`) is the env the pipelines are built for (rounds, planted cue)
 CONTEXT_CLASS = ProjectContext
 
-HOOKS = (ParameterCheckHooks(), RuntimeHooks(), TimingHooks(), SeedParameterHooks())
+HOOKS = (ParameterCheckHooks(), RuntimeHooks(), TimingHooks(), SeedParameterHooks(),
+         ArmParameterHooks())
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

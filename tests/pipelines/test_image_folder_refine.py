@@ -42,8 +42,8 @@ def test_refine_job_on_an_image_folder(tmp_path: Path) -> None:
     assert test.images.shape == (16, 3, 24, 24) and test.classes == (*CLASSES, "ruler")
     manifest = json.loads((out / "08_reporting/data_manifest.json").read_text())
     assert manifest["conversions"]["target"] == "3x24x24"
-    model = load_model(out / "06_models/round_1.safetensors")
+    model = load_model(out / "06_models/transplant.round_1.safetensors")
     assert model.spec.num_classes == 4
-    corruption = pd.read_csv(out / "08_reporting/round_1/corruption_accuracy.csv")
+    corruption = pd.read_csv(out / "08_reporting/transplant.round_1/corruption_accuracy.csv")
     assert corruption.empty  # skipped: CIFAR-10-C is for 32x32 RGB
     assert "image folder" in (out / "08_reporting/report.md").read_text()

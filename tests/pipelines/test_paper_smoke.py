@@ -27,7 +27,8 @@ from tests.kedro_project import files_under, kedro, make_project_copy
 ENV = "paper_smoke"
 DEVICE = os.environ.get("LIMEGUARD_SMOKE_DEVICE")  # unset: the smoke file's own (cpu)
 TRAIN_PER_CLASS, TEST_PER_CLASS = 25, 4  # train 200 + val 50 of the train images, test 40
-MODELS = ("standard", "adversarial", "control", "round_1", "round_2", "round_3")
+MODELS = ("standard", "adversarial", "control",
+          *(f"{arm}.round_{k}" for arm in ("transplant", "paper") for k in (1, 2, 3)))
 
 
 def mirror_subset(root: Path) -> Path:
@@ -84,7 +85,8 @@ def test_every_node_of_the_refine_job_ran(smoke_run: Path, monkeypatch: pytest.M
     refine = {n.name for n in register_pipelines()["refine"].nodes}
     timings = json.loads((smoke_run / f"data/{ENV}/08_reporting/node_timings.json").read_text())
     assert set(timings) == refine
-    assert {f"round_{k}.refine_round" for k in (1, 2, 3)} <= refine
+    assert {f"{arm}.round_{k}.refine_round" for arm in ("transplant", "paper")
+            for k in (1, 2, 3)} <= refine
 
 
 @pytest.mark.slow
@@ -95,9 +97,9 @@ def test_the_paper_models_and_training_methods_ran(smoke_run: Path) -> None:
         assert (model.spec.arch, model.spec.options) == ("resnet18", {"width": 8}), name
     adversarial = load_model(out / "06_models/adversarial.safetensors")
     assert adversarial.checkpoint_metadata["recipe"]["method"] == "pgd_at"
-    history = pd.read_csv(out / "07_model_output/round_1_history.csv")
+    history = pd.read_csv(out / "07_model_output/transplant.round_1_history.csv")
     assert len(history) == 1 and history["val_pgd_acc"].notna().all()
-    info = json.loads((out / "08_reporting/round_3/round_info.json").read_text())
+    info = json.loads((out / "08_reporting/transplant.round_3/round_info.json").read_text())
     assert info["round"] == 3
 
 

@@ -12,6 +12,8 @@ from limeguard.models import load_model
 from limeguard.reporting.claims import SUPPORTED, VERDICTS
 from tests.kedro_project import default_run_changes
 
+ROUNDS = ("transplant.round_1", "paper.round_1")  # conf/test: one round; conf/base: both arms
+
 
 @pytest.fixture(scope="module")
 def finished_run(tiny_run: dict) -> Path:
@@ -28,7 +30,7 @@ def test_test_env_leaves_the_default_run_untouched(finished_run: Path) -> None:
 
 @pytest.mark.slow
 def test_models_and_histories(finished_run: Path) -> None:
-    for name in ("standard", "adversarial", "control", "round_1"):
+    for name in ("standard", "adversarial", "control", *ROUNDS):
         model = load_model(finished_run / f"data/test/06_models/{name}.safetensors")
         assert model.spec.arch == "cnn_small"
         history = pd.read_csv(finished_run / f"data/test/07_model_output/{name}_history.csv")
@@ -41,7 +43,7 @@ def test_models_and_histories(finished_run: Path) -> None:
 
 @pytest.mark.slow
 def test_evaluation_outputs(finished_run: Path) -> None:
-    for name in ("standard", "adversarial", "control", "round_1"):
+    for name in ("standard", "adversarial", "control", *ROUNDS):
         results = pd.read_parquet(finished_run / f"data/test/07_model_output/{name}/attack_results.parquet")
         assert {"image_id", "attack", "eps_255", "correct"} <= set(results)
         assert set(results["attack"]) == {"clean", "fgsm", "pgd", "cw", "autoattack_fast", "square"}
@@ -67,7 +69,7 @@ def test_evaluation_outputs(finished_run: Path) -> None:
 def test_mining_and_round_outputs(finished_run: Path) -> None:
     from limeguard.datasets.tensors import TensorsDataset
 
-    for name in ("adversarial", "round_1"):
+    for name in ("adversarial", "paper.adversarial", *ROUNDS):
         table = pd.read_parquet(finished_run / f"data/test/07_model_output/{name}/attributions.parquet")
         assert {"image_id", "segment_id", "weight", "spurious"} <= set(table)
         masks_path = finished_run / f"data/test/07_model_output/{name}/spurious_masks.safetensors"
@@ -76,27 +78,35 @@ def test_mining_and_round_outputs(finished_run: Path) -> None:
         assert (finished_run / f"data/test/08_reporting/{name}/explanations.png").stat().st_size > 1000
         stability = json.loads((finished_run / f"data/test/08_reporting/{name}/explanation_stability.json").read_text())
         assert "share_spurious" in stability
-    info = json.loads((finished_run / "data/test/08_reporting/round_1/round_info.json").read_text())
-    assert info["round"] == 1 and isinstance(info["empty_spurious_set"], bool)
-    assert info["masks"] == "mined" and info["selection"]["split"].startswith("validation")
+    for name in ROUNDS:
+        info = json.loads((finished_run / f"data/test/08_reporting/{name}/round_info.json").read_text())
+        assert info["round"] == 1 and isinstance(info["empty_spurious_set"], bool)
+        assert info["masks"] == "mined" and info["selection"]["split"].startswith("validation")
+    paper = json.loads((finished_run / "data/test/08_reporting/paper.round_1/round_info.json").read_text())
+    assert paper["masked_pixel_share"] > 0  # the union of the paper's criteria flags every image
+    assert (finished_run / "data/test/07_model_output/paper.adversarial/refinement_masks.safetensors").is_file()
 
 
 @pytest.mark.slow
 def test_report(finished_run: Path) -> None:
     report = (finished_run / "data/test/08_reporting/report.md").read_text()
-    assert "CIFAR-10 (JPEG q75 mirror)" in report and "round_1" in report
+    assert "CIFAR-10 (JPEG q75 mirror)" in report and "## Arms" in report
     metrics = json.loads((finished_run / "data/test/08_reporting/metrics.json").read_text())
-    assert set(metrics["models"]) == {"standard", "adversarial", "control", "round_1"}
+    assert set(metrics["models"]) == {"standard", "adversarial", "control", *ROUNDS}
+    assert set(metrics["arms"]) == {"transplant", "paper"}
+    for arm, name in zip(("transplant", "paper"), ROUNDS, strict=True):
+        assert metrics["arms"][arm]["refined_model"] == name
+        assert metrics["arms"][arm]["claims"]["a"]["numbers"]["model"] == name
     claims, models = metrics["claims"], metrics["models"]
     assert set(claims) == set("abcdef") and {c["verdict"] for c in claims.values()} <= set(VERDICTS)
     robust = claims["a"]["numbers"]  # the verdict reads the models' own AutoAttack accuracies
-    assert robust["model"] == "round_1" and robust["measure"] == "autoattack"
-    assert robust["value"] == models["round_1"]["autoattack"]
+    assert robust["model"] == ROUNDS[0] and robust["measure"] == "autoattack"
+    assert robust["value"] == models[ROUNDS[0]]["autoattack"]
     assert robust["adversarial"] == models["adversarial"]["autoattack"]
     assert robust["control"] == models["control"]["autoattack"]
     cost = claims["c"]["numbers"]
     assert cost["cost_points"] == pytest.approx(
-        100 * (models["adversarial"]["clean"] - models["round_1"]["clean"]), abs=1e-6)
+        100 * (models["adversarial"]["clean"] - models[ROUNDS[0]]["clean"]), abs=1e-6)
     least, worst = cost["cost_interval_points"]  # the verdict reads the paired interval's ends
     assert least <= cost["cost_points"] <= worst
     assert (claims["c"]["verdict"] == SUPPORTED) == (worst <= cost["tolerance_points"])
@@ -104,7 +114,7 @@ def test_report(finished_run: Path) -> None:
     assert vs_control["n_images"] == 20 and vs_control["over"] == "images"
     assert vs_control["low_points"] <= vs_control["diff_points"] <= vs_control["high_points"]
     assert (finished_run / "data/test/08_reporting/figures/robust_accuracy_vs_eps.png").is_file()
-    for name in ("standard", "round_1"):
+    for name in ("standard", *ROUNDS):
         summary = json.loads((finished_run / f"data/test/08_reporting/{name}/bound_summary.json").read_text())
         bound = metrics["models"][name]["bound"]
         assert summary["n_images"] == 6 and summary["n_correct"] + summary["n_misclassified"] == 6

@@ -34,18 +34,20 @@ def test_zero_rounds_is_baselines_only(conf_with_rounds) -> None:
     assert configured_round_count() == 0
     assert len(create_pipeline().nodes) == 0
     assert evaluated_models() == ("standard", "adversarial")
-    assert not [k for k in report_inputs() if k.startswith(("control", "round_"))]
+    assert not [k for k in report_inputs() if k.startswith("control") or ".round_" in k]
 
 
 def test_two_rounds_chain_models_and_masks(conf_with_rounds) -> None:
     conf_with_rounds(2)
     rounds = create_pipeline()
     names = {n.name for n in rounds.nodes}
-    assert {"round_1.refine_round", "round_2.refine_round", "round_2.mine_model",
-            "train_matched_control"} <= names
-    refine_2 = next(n for n in rounds.nodes if n.name == "round_2.refine_round")
-    assert {"round_1_model", "round_1.refinement_masks"} <= set(refine_2.inputs)
-    assert evaluated_models()[-1] == "round_2"
+    for arm in ("transplant", "paper"):  # conf/base's arms
+        assert {f"{arm}.round_1.refine_round", f"{arm}.round_2.refine_round",
+                f"{arm}.round_2.mine_model"} <= names
+        refine_2 = next(n for n in rounds.nodes if n.name == f"{arm}.round_2.refine_round")
+        assert {f"{arm}.round_1_model", f"{arm}.round_1.refinement_masks"} <= set(refine_2.inputs)
+    assert "train_matched_control" in names
+    assert evaluated_models()[-2:] == ("paper.round_1", "paper.round_2")
 
 
 def test_count_that_disagrees_with_the_dag_names_the_key() -> None:

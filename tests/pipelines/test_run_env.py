@@ -16,19 +16,27 @@ from limeguard.pipelines.shape import check_run_matches_dag, configured_paramete
 from tests.conftest import PROJECT_ROOT
 from tests.kedro_project import files_under, kedro, make_project_copy, tiny_run_params
 
+ARMS = ("transplant", "paper")  # conf/base's rounds.arms
+
 
 def _rounds(pipeline) -> set[str]:
-    return {n.namespace for n in pipeline.nodes if (n.namespace or "").startswith("round_")}
+    """The ``<arm>.round_<k>`` namespaces of ``pipeline``'s nodes."""
+    return {n.namespace for n in pipeline.nodes
+            if (n.namespace or "").split(".")[-1].startswith("round_")}
+
+
+def _named(*ks: int) -> set[str]:
+    return {f"{arm}.round_{k}" for arm in ARMS for k in ks}
 
 
 def test_session_env_rebuilds_the_dag_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pipelines built for one env are rebuilt for the env a session's context is created with."""
     monkeypatch.setenv("KEDRO_ENV", "base")
     bootstrap_project(PROJECT_ROOT)
-    assert _rounds(pipelines["rounds"]) == {"round_1", "round_2", "round_3"}
+    assert _rounds(pipelines["rounds"]) == _named(1, 2, 3)
     with KedroSession.create(project_path=PROJECT_ROOT, env="test") as session:
         context = session.load_context()
-        assert _rounds(pipelines["rounds"]) == {"round_1"}  # conf/test: rounds.count 1
+        assert _rounds(pipelines["rounds"]) == _named(1)  # conf/test: rounds.count 1
         check_run_matches_dag(context.config_loader["parameters"], "test")
 
 

@@ -36,7 +36,7 @@ def outcomes(data: Path, seed: int, model: str, attack: str) -> pd.Series:
 def test_each_seed_trains_its_own_models_on_the_shared_splits(seeds_run: Path) -> None:
     from safetensors.torch import load_file
 
-    for name in ("standard", "adversarial", "round_1"):
+    for name in ("standard", "adversarial", "transplant.round_1", "paper.round_1"):
         weights = [load_file(seeds_run / f"06_models/seed_{s}.{name}.safetensors") for s in SEEDS]
         assert any(not weights[0][k].equal(weights[1][k]) for k in weights[0]), name
     for name in ("standard", "control"):
@@ -60,8 +60,8 @@ def test_the_report_aggregates_the_seeds_as_a_hand_count_does(seeds_run: Path) -
 
     aa = "autoattack_fast"
     paired = {(p["candidate"], p["reference"], p["measure"]): p for p in metrics["paired"]}
-    entry = paired[("round_1", "adversarial", "autoattack")]
-    cand = [outcomes(seeds_run, s, "round_1", aa) for s in SEEDS]
+    entry = paired[("paper.round_1", "adversarial", "autoattack")]
+    cand = [outcomes(seeds_run, s, "paper.round_1", aa) for s in SEEDS]
     ref = [outcomes(seeds_run, s, "adversarial", aa) for s in SEEDS]
     diffs = pd.concat([c.astype(int) - r.astype(int) for c, r in zip(cand, ref, strict=True)])
     assert entry["n_seeds"] == 2 and entry["n_images"] == 20 and entry["over"] == "seeds x images"

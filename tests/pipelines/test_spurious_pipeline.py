@@ -37,7 +37,7 @@ def test_variant_writes_cue_sets_and_report_section(planted_run: Path) -> None:
     uncued = ImageSetDataset(str(planted_run / "05_model_input/test_uncued_images.safetensors")).load()
     assert (uncued.ids == aligned.ids).all()
     assert (aligned.images != uncued.images).flatten(1).any(1).float().mean() > 0.5
-    for name in ("standard", "adversarial", "control", "round_1"):
+    for name in ("standard", "adversarial", "control", "transplant.round_1", "paper.round_1"):
         result = json.loads((planted_run / f"08_reporting/{name}/cue_reliance.json").read_text())
         assert result["n_images"] == result["n_uncued"] == 20
         model = load_model(planted_run / f"06_models/{name}.safetensors").eval()
@@ -48,7 +48,7 @@ def test_variant_writes_cue_sets_and_report_section(planted_run: Path) -> None:
         assert result["gap"] == pytest.approx(result["aligned_accuracy"] - result["swapped_accuracy"])
         robust = json.loads((planted_run / f"08_reporting/{name}/uncued_robustness.json").read_text())
         assert robust["n_images"] == 20 and robust["autoattack_accuracy"] <= robust["clean_accuracy"]
-    for name in ("adversarial", "round_1"):
+    for name in ("adversarial", "paper.adversarial", "transplant.round_1", "paper.round_1"):
         result = json.loads((planted_run / f"08_reporting/{name}/cue_recovery.json").read_text())
         assert set(result["criteria"]) == {"irrelevant", "sensitive", "unstable", "transplant",
                                            "spurious"}
@@ -58,8 +58,8 @@ def test_variant_writes_cue_sets_and_report_section(planted_run: Path) -> None:
     report = (planted_run / "08_reporting/report.md").read_text()
     assert "## Planted spurious cue" in report
     metrics = json.loads((planted_run / "08_reporting/metrics.json").read_text())
-    assert "round_1" in metrics["planted_cue"]["reliance"]
-    assert "round_1" in metrics["planted_cue"]["uncued_robustness"]
+    assert "transplant.round_1" in metrics["planted_cue"]["reliance"]
+    assert "paper.round_1" in metrics["planted_cue"]["uncued_robustness"]
     assert "AutoAttack, uncued" in report
     assert "## The paper's observation, measured" in report and "| planted cue |" in report
-    assert set(metrics["confined_attack"]) == {"adversarial", "round_1"}
+    assert set(metrics["confined_attack"]) == {"adversarial", "transplant.round_1", "paper.round_1"}

@@ -125,3 +125,17 @@ def test_the_masks_handed_to_the_training_images_are_shown() -> None:
     assert "| adversarial | 62.0 / 93.0 | 97.0 | 1.0 | 2.0 |" in md
     plain = build_report(planted_inputs(round_gap=0.1), ReportConfig()).markdown
     assert "hands to the next round" not in plain
+
+
+def test_each_arm_gets_its_own_planted_cue_verdict() -> None:
+    inputs = planted_inputs(round_gap=0.1)
+    arms = {"adversarial": inputs.models["adversarial"], "control": inputs.models["control"],
+            "standard": inputs.models["standard"],
+            "transplant.round_1": inputs.models["round_2"],  # reduced the gap to 10 points
+            "paper.round_1": dataclasses.replace(inputs.models["round_1"],
+                                                 cue_reliance=reliance(0.8, 0.3))}  # kept it
+    report = build_report(dataclasses.replace(inputs, models=arms))
+    verdicts = {arm: m["planted_cue"] for arm, m in report.metrics["arms"].items()}
+    assert "against `control` it reduced the gap" in verdicts["transplant"]
+    assert "against `control` it did not reduce the gap beyond noise" in verdicts["paper"]
+    assert "- **Planted cue:** Refinement (`paper.round_1`)" in report.markdown

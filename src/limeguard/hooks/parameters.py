@@ -108,6 +108,7 @@ def check_key_ranges(params: dict[str, Any]) -> None:
 
 def check_across_sections(params: dict[str, Any]) -> None:
     """Settings that are valid alone but not together, e.g. oracle masks without a planted cue."""
+    from limeguard.arms import parse_arms
     from limeguard.config import ConfigError
 
     _check_tune_space(params)
@@ -118,6 +119,7 @@ def check_across_sections(params: dict[str, Any]) -> None:
         raise ConfigError("rounds.refine.masks: 'oracle' uses the planted cue's pixels, but "
                           "data.spurious.enabled is not true in this env; run a planted-cue env "
                           "(e.g. --env spurious) or use 'mined'")
+    parse_arms(params.get("mine"), params.get("rounds"))  # each arm's merged trees
 
 
 def _check_model_fits_data(params: dict[str, Any]) -> None:

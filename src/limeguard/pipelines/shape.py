@@ -1,9 +1,10 @@
 """The parts of conf that shape the DAG, read when the pipelines are built (not at run time).
 
-``rounds.count`` (round_1 .. round_T), ``data.spurious.enabled`` (the planted-cue variant) and
-``runtime.seeds`` decide which nodes exist, so they come from conf (base, then the run env), not
-from ``--params``; :func:`check_run_matches_dag` stops a run whose parameters disagree with the
-built DAG.
+``rounds.count`` (round_1 .. round_T), ``rounds.arms`` (a namespace per arm, and whether it mines
+the baseline itself), ``data.spurious.enabled`` (the planted-cue variant) and ``runtime.seeds``
+decide which nodes exist, so they come from conf (base, then the run env), not from
+``--params``; :func:`check_run_matches_dag` stops a run whose parameters disagree with the built
+DAG.
 
 Why module-level state: Kedro gives the pipelines no way to see the run's env.
 ``register_pipelines()`` takes no arguments, and ``kedro.framework.project.pipelines`` is a
@@ -20,14 +21,14 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]  # src/limeguard/pipelines/shape.py
 DEFAULT_ENV = "local"
-SHAPE_KEYS = ("rounds.count", "data.spurious.enabled", "runtime.seeds")
-
+SHAPE_KEYS = ("rounds.count", "rounds.arms", "data.spurious.enabled", "runtime.seeds")
 
 
 @dataclass
@@ -92,12 +93,17 @@ def _load_parameters(conf: Path) -> dict[str, Any]:
 
 
 def dag_shape(params: dict[str, Any]) -> dict[str, Any]:
-    """``{"rounds.count": T, "data.spurious.enabled": bool, "runtime.seeds": [...]}`` of a
-    parameters tree (the seeds shape the ``seeds`` pipeline: a namespace per seed)."""
+    """``{"rounds.count": T, "rounds.arms": {arm: mines the baseline itself}, "data.spurious.enabled":
+    bool, "runtime.seeds": [...]}`` of a parameters tree (the seeds shape the ``seeds`` pipeline:
+    a namespace per seed)."""
+    from limeguard.arms import arm_overrides
+
     spurious = (params.get("data") or {}).get("spurious") or {}
     seeds = list((params.get("runtime") or {}).get("seeds") or [0])
-    return {"rounds.count": _round_count(params), "data.spurious.enabled": spurious.get("enabled") is True,
-            "runtime.seeds": seeds}
+    arms = {str(name): isinstance(o, Mapping) and bool(o.get("mine"))
+            for name, o in arm_overrides(params.get("rounds")).items()}
+    return {"rounds.count": _round_count(params), "rounds.arms": arms,
+            "data.spurious.enabled": spurious.get("enabled") is True, "runtime.seeds": seeds}
 
 
 def _round_count(params: dict[str, Any]) -> int:
@@ -110,6 +116,11 @@ def _round_count(params: dict[str, Any]) -> int:
 def configured_round_count(project_path: Path | None = None) -> int:
     """``rounds.count`` (3 when conf cannot be read)."""
     return _round_count(configured_parameters(project_path))
+
+
+def configured_arms(project_path: Path | None = None) -> dict[str, bool]:
+    """Arm name -> whether it mines the baseline itself (overrides ``mine``), in conf's order."""
+    return dag_shape(configured_parameters(project_path))["rounds.arms"]
 
 
 def spurious_enabled(project_path: Path | None = None) -> bool:

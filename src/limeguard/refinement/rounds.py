@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from limeguard.arms import DEFAULT_ARMS
 from limeguard.config import ConfigError, from_params, to_params
 from limeguard.explain.groundtruth import mask_recovery
 from limeguard.images.imageset import ImageSet
@@ -55,6 +57,8 @@ class RoundsParams:
             ``validation`` (as they are; the shortcut's accuracy then rewards keeping it).
         accumulate_masks: a round's masks are the union of every earlier mining's, not only the
             previous model's (which no longer shows a shortcut that was just unlearnt).
+        arms: arm name -> overrides of ``mine`` and ``rounds`` (:mod:`limeguard.refinement.arms`;
+            checked there, with the ``mine`` tree they merge into).
     """
 
     count: int = 3
@@ -63,6 +67,7 @@ class RoundsParams:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(method="fgsm_rs", epochs=3))
     selection: str = "counterfactual"
     accumulate_masks: bool = True
+    arms: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_ARMS))
 
     def __post_init__(self) -> None:
         if self.count < 0:

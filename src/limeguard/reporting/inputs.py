@@ -22,7 +22,7 @@ HISTORY_COLUMNS = ("epoch",)
 BOUND_COLUMNS = ("image_id", "margin")
 BOUND_EITHER = (("bound_255", "bound"), ("eps_empirical_255", "eps_empirical"))
 MINING_LONG = ("criterion", "class", "share")
-ROUND_NAME = re.compile(r"^round_(\d+)$")
+ROUND_NAME = re.compile(r"^(?:(?P<arm>[a-z][a-z0-9_]*)\.)?round_(?P<k>\d+)$")  # <arm>.round_<k>
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,8 +87,8 @@ class ReportInputs:
     Attributes:
         manifest: data manifest (``source``, ``description``, ``classes``, ``counts``).
         models: ordered name -> results; a sequence of results per name means several seeds.
-            Names: ``standard``, ``adversarial`` (required), ``control``, ``round_1`` ..;
-            other names (ablations) appear in the tables only.
+            Names: ``standard``, ``adversarial`` (required), ``control``, ``round_1`` .. or
+            each arm's ``<arm>.round_1`` ..; other names (ablations) appear in the tables only.
         provenance: the dict of :func:`limeguard.reporting.collect_provenance` (or None).
         extra_figures: names of figures saved elsewhere under ``figures/<name>.png`` (LIME
             overlays); a mapping gives each a caption.
@@ -164,10 +164,21 @@ class Report:
     figures: dict[str, Any] = field(default_factory=dict)
 
 
+def arm_rounds(names: Sequence[str]) -> dict[str, list[str]]:
+    """Arm -> its round names (``<arm>.round_<k>``; arm ``""`` for plain ``round_<k>``), ordered
+    by k; arms in the order they first appear."""
+    arms: dict[str, list[str]] = {}
+    for name in names:
+        match = ROUND_NAME.match(name)
+        if match:
+            arms.setdefault(match.group("arm") or "", []).append(name)
+    return {arm: sorted(rounds, key=lambda n: int(ROUND_NAME.match(n).group("k")))
+            for arm, rounds in arms.items()}
+
+
 def round_names(names: Sequence[str]) -> list[str]:
-    """The ``round_<k>`` names, ordered by k."""
-    rounds = [n for n in names if ROUND_NAME.match(n)]
-    return sorted(rounds, key=lambda n: int(ROUND_NAME.match(n).group(1)))
+    """The first arm's round names, ordered by k (the rounds the main sections report)."""
+    return next(iter(arm_rounds(names).values()), [])
 
 
 def normalize_models(

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from limeguard.reporting import observation, paired, planted, tables
+from limeguard.reporting import arms, observation, paired, planted, tables
 from limeguard.reporting.claims import (
     MIXED,
     NOT_SUPPORTED,
@@ -81,6 +81,9 @@ def section_verdict(view: RunView, claims: Sequence[Claim]) -> str:
         parts += [comparison(view, best, k) + "." for k in ("autoattack", "pgd", "worst_case")
                   if finite(view.stat(best, k).mean)]  # fmt: skip
         parts.append(f"In short: {claims[0].reason}")
+        if len(view.arms) > 1:
+            parts.append(f"This is the first arm's answer ({best.split('.')[0]}); the Arms "
+                         "section below answers for every arm.")
     variants = sorted({v for v in view.variants.values() if v})
     parts.append("AutoAttack: " + ("; ".join(f"`{v}` = {AA_VARIANTS.get(v, v)}" for v in variants)
                                    or "not run") + ".")  # fmt: skip
@@ -323,10 +326,12 @@ def _inline(value: Any) -> str:
 
 def render_markdown(view: RunView, claims: Sequence[Claim], figures: Mapping[str, Any],
                     extra_figures: Sequence[str] | Mapping[str, str],
-                    provenance: Mapping[str, Any] | None) -> str:
-    """The whole report, sections in order."""
+                    provenance: Mapping[str, Any] | None,
+                    per_arm: Sequence[arms.ArmResult] = ()) -> str:
+    """The whole report, sections in order (the arms right after the verdict)."""
     sections = [
-        section_title(view), section_verdict(view, claims), section_models(view, figures),
+        section_title(view), section_verdict(view, claims), arms.section(view, list(per_arm)),
+        section_models(view, figures),
         section_eps(view), section_progress(view), planted.section(view), observation.section(view),
         section_overlays(view, extra_figures),
         section_corruptions(view, figures), section_bound(view, figures), section_masking(view),

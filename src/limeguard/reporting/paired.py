@@ -130,14 +130,16 @@ def _compare(view: RunView, candidate: str, reference: str, measure: str) -> Com
 
 
 def comparisons(view: RunView, measures: tuple[str, ...] = MEASURES) -> list[Comparison]:
-    """Every comparison the report makes, on every measure both models have: each round and the
-    control against the adversarial baseline, each round against the control, each round against
-    the one before it."""
+    """Every comparison the report makes, on every measure both models have: each round (of every
+    arm) and the control against the adversarial baseline, each round against the control, each
+    round against the one before it in its arm."""
     adv, ctl = view.cfg.adversarial, view.cfg.control
-    pairs = [(r, adv) for r in view.rounds]
+    arms = list(view.arms.values()) or [view.rounds]
+    rounds = [r for arm in arms for r in arm]
+    pairs = [(r, adv) for r in rounds]
     if view.has(ctl):
-        pairs = [(ctl, adv), *pairs, *((r, ctl) for r in view.rounds)]
-    pairs += list(zip(view.rounds[1:], view.rounds, strict=False))
+        pairs = [(ctl, adv), *pairs, *((r, ctl) for r in rounds)]
+    pairs += [pair for arm in arms for pair in zip(arm[1:], arm, strict=False)]
     out = [compare(view, a, b, m) for a, b in pairs for m in measures]
     return [c for c in out if c.measured]
 

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from limeguard.jsonable import to_jsonable
-from limeguard.reporting import observation, paired, planted, tables
+from limeguard.reporting import arms, observation, paired, planted, tables
 from limeguard.reporting.claims import (
     Claim,
     all_claims,
@@ -44,16 +44,20 @@ def build_report(inputs: ReportInputs, cfg: ReportConfig | None = None) -> Repor
     cfg = cfg or ReportConfig()
     view = build_view(inputs, cfg)
     claims = all_claims(view)
+    per_arm = arms.arm_results(view)
     figures = build_figures(view)
-    markdown = render_markdown(view, claims, figures, inputs.extra_figures, inputs.provenance)
-    metrics = build_metrics(view, claims, inputs.provenance)
+    markdown = render_markdown(view, claims, figures, inputs.extra_figures, inputs.provenance,
+                               per_arm)
+    metrics = build_metrics(view, claims, inputs.provenance, per_arm)
     for claim in claims:
         log.info("claim (%s): %s", claim.key, claim.verdict)
     return Report(markdown=markdown, metrics=metrics, figures=figures)
 
 
-def build_metrics(view: RunView, claims: list[Claim], provenance: Any) -> dict[str, Any]:
-    """The DVC metrics dict: headline numbers per model, rounds, claims, data, checks."""
+def build_metrics(view: RunView, claims: list[Claim], provenance: Any,
+                  per_arm: list[arms.ArmResult] | None = None) -> dict[str, Any]:
+    """The DVC metrics dict: headline numbers per model, rounds, claims, each arm's, data,
+    checks."""
     best, key = best_round(view)
     prov = provenance or {}
     planted_cue = planted.metrics(view)
@@ -74,6 +78,8 @@ def build_metrics(view: RunView, claims: list[Claim], provenance: Any) -> dict[s
         "robustness_measure": key,
         "claims": {c.key: {"statement": c.statement, "verdict": c.verdict,
                            "evidence": c.evidence, "numbers": c.numbers} for c in claims},
+        "arms": arms.metrics(view, per_arm or []),
+        "arms_headline": arms.headline(view, per_arm or []),
         "paired": [{"candidate": c.candidate, "reference": c.reference, "measure": c.measure,
                     **interval_numbers(c)} for c in paired.comparisons(view)],
         "suspect": suspect_results(view),

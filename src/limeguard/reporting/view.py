@@ -12,6 +12,7 @@ from limeguard.reporting.inputs import (
     ModelResults,
     ReportConfig,
     ReportInputs,
+    arm_rounds,
     check_manifest,
     normalize_models,
     round_names,
@@ -32,7 +33,8 @@ class RunView:
         variants: name -> the AutoAttack label that ran at the headline ε (None: none).
         n_images: name -> test images evaluated.
         bounds: name -> bound numbers (first seed), see :func:`numbers.bound_numbers`.
-        rounds: the ``round_<k>`` names, by k.
+        rounds: the rounds the main sections report (the first arm's), by k.
+        arms: arm -> its round names by k, every arm (``""``: rounds without an arm's name).
         caption: the data set as every accuracy table names it.
         mirror: whether the pixels came from the JPEG mirror.
         paired: (candidate, reference, measure) -> its comparison, computed once
@@ -51,6 +53,7 @@ class RunView:
     manifest: Mapping[str, Any]
     cfg: ReportConfig
     paired: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
+    arms: dict[str, list[str]] = field(default_factory=dict)
     applicability: Applicability = field(default_factory=Applicability)
 
     def stat(self, name: str, key: str) -> Stat:
@@ -65,9 +68,10 @@ class RunView:
 
     @property
     def ordered(self) -> list[str]:
-        """The model names: standard, adversarial, control, round_1 .. round_T, then any others
-        (ablations) in the given order."""
-        fixed = [self.cfg.standard, self.cfg.adversarial, self.cfg.control, *self.rounds]
+        """The model names: standard, adversarial, control, every arm's round_1 .. round_T, then
+        any others (ablations) in the given order."""
+        every = [r for rounds in self.arms.values() for r in rounds] or self.rounds
+        fixed = [self.cfg.standard, self.cfg.adversarial, self.cfg.control, *every]
         head = [name for name in fixed if name in self.models]
         return head + [name for name in self.models if name not in head]
 
@@ -90,6 +94,7 @@ def build_view(inputs: ReportInputs, cfg: ReportConfig) -> RunView:
         n_images={n: numbers.n_images(runs[0].summary) for n, runs in models.items()},
         bounds={n: numbers.bound_numbers(runs[0]) for n, runs in models.items()},
         rounds=round_names(list(models)),
+        arms=arm_rounds(list(models)),
         caption=data_caption(inputs.manifest),
         mirror=inputs.manifest.get("source") == MIRROR_SOURCE,
         manifest=inputs.manifest,

@@ -12,16 +12,19 @@ from limeguard.pipelines.evaluate.nodes import (
     reliance_on_cue,
     summarize_attacks,
 )
-from limeguard.pipelines.shape import configured_round_count, spurious_enabled
+from limeguard.pipelines.shape import configured_arms, configured_round_count, spurious_enabled
 
 BASELINES = ("standard", "adversarial")
 
 
 def evaluated_models() -> tuple[str, ...]:
-    """Both baselines, and with T > 0 rounds the matched control and round_1 .. round_T."""
+    """Both baselines, and with T > 0 rounds the matched control and every arm's rounds,
+    ``<arm>.round_1 .. <arm>.round_T`` (arms in conf's order)."""
     total = configured_round_count()
-    rounds = ("control", *(f"round_{k}" for k in range(1, total + 1))) if total else ()
-    return BASELINES + rounds
+    if not total:
+        return BASELINES
+    return (*BASELINES, "control",
+            *(f"{arm}.round_{k}" for arm in configured_arms() for k in range(1, total + 1)))
 
 
 def evaluation_template() -> Pipeline:

@@ -9,6 +9,11 @@ from limeguard.pipelines.shape import spurious_enabled
 MINED = ("adversarial",)
 
 
+def is_round(model: str) -> bool:
+    """Whether ``model`` is a refinement round: ``round_<k>`` or an arm's ``<arm>.round_<k>``."""
+    return model.rsplit(".", 1)[-1].startswith("round_")
+
+
 REPORT_PARAMETERS = {"manifest": "data_manifest", "node_timings": "node_timings",
                      "node_record": "node_record", "parameters": "parameters",
                      "report": "params:report"}
@@ -23,10 +28,10 @@ def report_inputs() -> dict[str, str]:
                      "corruption_outcomes", "bound_table", "bound_summary"):
             inputs[f"{model}__{kind}"] = f"{model}.{kind}"
         inputs[f"{model}__history"] = f"{model}_history"
-        if model in MINED or model.startswith("round_"):
+        if model in MINED or is_round(model):
             inputs[f"{model}__mining_summary"] = f"{model}.mining_summary"
             inputs[f"{model}__confined_attack"] = f"{model}.confined_attack"
-        if model.startswith("round_"):
+        if is_round(model):
             inputs[f"{model}__round_info"] = f"{model}.round_info"
         if planted:
             inputs[f"{model}__cue_reliance"] = f"{model}.cue_reliance"
