@@ -18,7 +18,6 @@ from typing import Any
 
 from limeguard.config import ConfigError, from_params
 
-DEFAULT_ARMS: dict[str, dict[str, Any]] = {"transplant": {}}
 SECTIONS = ("mine", "rounds")
 # keys an arm may not override: they shape the DAG or the control all arms share
 FIXED_ROUNDS_KEYS = ("count", "arms", "train", "selection", "checkpoint_root")
@@ -41,10 +40,17 @@ class Arm:
 def arm_overrides(rounds: Mapping[str, Any] | None) -> dict[str, Any]:
     """``rounds.arms`` without the arms switched off (``<arm>: null``, the way an env drops an
     arm of base), unchecked; the default arm when ``rounds.arms`` is absent or empty."""
+    from limeguard.refinement.rounds import DEFAULT_ARMS  # torch: not at the hooks' import
+
     arms = (rounds or {}).get("arms")
     if not isinstance(arms, Mapping) or not arms:
         return dict(DEFAULT_ARMS)
     return {name: override for name, override in arms.items() if override is not None}
+
+
+def mines_baseline(override: Any) -> bool:
+    """Whether an arm's override changes ``mine``: the arm then mines the AT baseline itself."""
+    return isinstance(override, Mapping) and bool(override.get("mine"))
 
 
 def merge_tree(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -80,7 +86,7 @@ def parse_arms(mine: Mapping[str, Any] | None, rounds: Mapping[str, Any] | None)
                                    override.get("rounds") or {})
         from_params(MineParams, merged_mine, f"{where}.mine")
         from_params(RoundsParams, merged_rounds, f"{where}.rounds")
-        arms.append(Arm(name, merged_mine, merged_rounds, own_mining=bool(override.get("mine"))))
+        arms.append(Arm(name, merged_mine, merged_rounds, own_mining=mines_baseline(override)))
     return arms
 
 

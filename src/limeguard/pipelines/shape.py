@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,11 +95,11 @@ def dag_shape(params: dict[str, Any]) -> dict[str, Any]:
     """``{"rounds.count": T, "rounds.arms": {arm: mines the baseline itself}, "data.spurious.enabled":
     bool, "runtime.seeds": [...]}`` of a parameters tree (the seeds shape the ``seeds`` pipeline:
     a namespace per seed)."""
-    from limeguard.arms import arm_overrides
+    from limeguard.arms import arm_overrides, mines_baseline
 
     spurious = (params.get("data") or {}).get("spurious") or {}
     seeds = list((params.get("runtime") or {}).get("seeds") or [0])
-    arms = {str(name): isinstance(o, Mapping) and bool(o.get("mine"))
+    arms = {str(name): mines_baseline(o)
             for name, o in arm_overrides(params.get("rounds")).items()}
     return {"rounds.count": _round_count(params), "rounds.arms": arms,
             "data.spurious.enabled": spurious.get("enabled") is True, "runtime.seeds": seeds}

@@ -20,7 +20,6 @@ import pandas as pd
 import torch
 from torch import nn
 
-from limeguard.arms import DEFAULT_ARMS
 from limeguard.config import ConfigError, from_params, to_params
 from limeguard.explain.groundtruth import mask_recovery
 from limeguard.images.imageset import ImageSet
@@ -41,6 +40,9 @@ log = logging.getLogger(__name__)
 SELECTIONS = ("counterfactual", "validation")
 
 
+DEFAULT_ARMS: dict[str, dict[str, Any]] = {"transplant": {}}  # rounds.arms when conf has none
+
+
 @dataclass(frozen=True)
 class RoundsParams:
     """``params:rounds``.
@@ -57,7 +59,7 @@ class RoundsParams:
             ``validation`` (as they are; the shortcut's accuracy then rewards keeping it).
         accumulate_masks: a round's masks are the union of every earlier mining's, not only the
             previous model's (which no longer shows a shortcut that was just unlearnt).
-        arms: arm name -> overrides of ``mine`` and ``rounds`` (:mod:`limeguard.refinement.arms`;
+        arms: arm name -> overrides of ``mine`` and ``rounds`` (:mod:`limeguard.arms`;
             checked there, with the ``mine`` tree they merge into).
     """
 
