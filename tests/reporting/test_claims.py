@@ -112,3 +112,16 @@ def test_suspect_autoattack_flagged():
     report = build_report(run_inputs(round_aa=(0.60,)))
     assert "round_1: AutoAttack 60.0% > 53%" in report.markdown
     assert report.metrics["suspect"]
+
+
+def test_published_reference_applies_to_cifar10_at_8_only():
+    fmnist = {"source": "idx_folder", "description": "Fashion-MNIST (offline IDX copy)",
+              "classes": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                          "Sneaker", "Bag", "Ankle boot"],
+              "counts": {"train": 5000, "val": 1000, "test": 1000, "probe": 200}}
+    report = build_report(run_inputs(round_aa=(0.60,), manifest=fmnist))
+    assert not report.metrics["suspect"] and "Suspect" not in report.markdown
+    assert "no published number is placed beside it" in report.markdown
+    assert "PGD-AT 83.9" not in report.markdown
+    at_16 = build_report(run_inputs(round_aa=(0.60,)), ReportConfig(headline_eps_255=16))
+    assert not at_16.metrics["suspect"]

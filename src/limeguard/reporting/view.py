@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from limeguard.images.sources import CIFAR10_CLASSES
 from limeguard.reporting import numbers
 from limeguard.reporting.applicability import Applicability
 from limeguard.reporting.inputs import (
@@ -21,6 +22,7 @@ from limeguard.reporting.numbers import Stat
 
 MIRROR_SOURCE = "jpeg_mirror"
 MIRROR_CAPTION = "CIFAR-10 (JPEG q75 mirror)"
+REFERENCE_EPS_255 = 8.0  # METHOD.md's published numbers: CIFAR-10 at 8/255
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +76,12 @@ class RunView:
         fixed = [self.cfg.standard, self.cfg.adversarial, self.cfg.control, *every]
         head = [name for name in fixed if name in self.models]
         return head + [name for name in self.models if name not in head]
+
+    @property
+    def has_reference(self) -> bool:
+        """Whether METHOD.md's published numbers apply: CIFAR-10's classes at ε = 8/255."""
+        return (tuple(self.manifest.get("classes") or ()) == CIFAR10_CLASSES
+                and self.cfg.headline_eps_255 == REFERENCE_EPS_255)
 
     @property
     def autoattack_label(self) -> str:
