@@ -15,7 +15,9 @@ from limeguard.config import ConfigError, from_params
 from limeguard.hooks import ArmParameterHooks
 from limeguard.hooks.parameters import check_across_sections
 from limeguard.images.imageset import ImageSet
+from limeguard.pipelines.evaluate.pipeline import create_pipeline as evaluate_pipeline
 from limeguard.pipelines.mine.pipeline import namespaced_mining
+from limeguard.pipelines.report.pipeline import report_inputs
 from limeguard.pipelines.rounds.pipeline import create_pipeline
 from limeguard.pipelines.shape import configured_parameters
 from limeguard.refinement.config import RefineConfig
@@ -48,6 +50,19 @@ def test_each_arms_rounds_read_their_own_arms_masks_and_params() -> None:
         assert all(f"params:arm_mine.{arm}" in n.inputs for n in mining)
     control = next(n for n in rounds.nodes if n.name == "train_matched_control")
     assert {"adversarial.refinement_masks", "params:rounds"} <= set(control.inputs)
+
+
+def test_an_own_mining_arms_bounds_use_its_masks_and_start_on_the_baseline() -> None:
+    evaluate = evaluate_pipeline()
+    bound = {n.name: n for n in evaluate.nodes if n.name.endswith(".estimate_bound")}
+    assert "paper.adversarial.spurious_masks" in bound["paper.round_1.estimate_bound"].inputs
+    assert "adversarial.spurious_masks" in bound["transplant.round_1.estimate_bound"].inputs
+    start = bound["paper.adversarial.estimate_bound"]
+    assert {"adversarial_model", "paper.adversarial.spurious_masks"} <= set(start.inputs)
+    assert "transplant.adversarial.estimate_bound" not in bound  # it reuses the run's mining
+    inputs = report_inputs()
+    assert inputs["paper.adversarial__mining_summary"] == "paper.adversarial.mining_summary"
+    assert "transplant.adversarial__mining_summary" not in inputs
 
 
 def _image_set(n: int, first_id: int, seed: int) -> ImageSet:

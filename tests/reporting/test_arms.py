@@ -53,3 +53,22 @@ def test_no_arm_beating_the_control_is_said_plainly() -> None:
 def test_rounds_without_an_arm_name_have_no_arms_section() -> None:
     report = build_report(run_inputs())
     assert "## Arms" not in report.markdown and report.metrics["arms"] == {}
+
+
+def test_an_arm_that_mines_the_baseline_itself_starts_its_claims_there() -> None:
+    """The paper arm's spurious share and bound start from its own mining of the AT baseline
+    (``paper.adversarial``), not from the run's (another criterion's) mining."""
+    inputs = arms_inputs(transplant_aa=0.40, paper_aa=0.40)
+    own = dataclasses.replace(inputs.models["adversarial"],
+                              mining=model(0.7, 0.4, 0.35, spurious=0.26).mining,
+                              bound=model(0.7, 0.4, 0.35, share_s=0.5, noise_seed=7).bound)
+    report = build_report(dataclasses.replace(inputs, arm_baselines={"paper": own}))
+    paper = report.metrics["arms"]["paper"]["claims"]
+    transplant = report.metrics["arms"]["transplant"]["claims"]
+    assert paper["d"]["numbers"]["share_start"] == pytest.approx(0.26)
+    assert transplant["d"]["numbers"]["share_start"] == pytest.approx(0.30)
+    assert "paper.adversarial 26.0% -> paper.round_2 20.0%" in paper["d"]["evidence"]
+    assert "paper.adversarial" in paper["e"]["numbers"]["spearman"]
+    assert "paper.adversarial" not in transplant["e"]["numbers"]["spearman"]
+    assert paper["e"]["numbers"]["attribution_share_start"] != pytest.approx(
+        transplant["e"]["numbers"]["attribution_share_start"])

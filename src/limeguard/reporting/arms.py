@@ -50,7 +50,9 @@ def arm_results(view: RunView) -> list[ArmResult]:
     key = headline_measure(view)
     out = []
     for arm, rounds in view.arms.items():
-        arm_view = dataclasses.replace(view, rounds=rounds)
+        start = f"{arm}.{view.cfg.adversarial}"
+        arm_view = dataclasses.replace(view, rounds=rounds,
+                                       arm_start=start if start in view.stats else "")
         last, ctl = rounds[-1], view.cfg.control
         vs_control = gain(view, last, ctl, key) if view.has(ctl) else None
         cue = planted.verdict(arm_view) if planted.reliance(view) else None

@@ -202,7 +202,7 @@ def claim_spurious(view: RunView) -> Claim:
     """(d) Spurious features carry the vulnerability; refinement reduces their share."""
     statement = ("Features LIME flags as spurious account for a disproportionate share of "
                  "vulnerability, and refinement reduces the share of spurious features.")
-    adv = view.cfg.adversarial
+    adv = view.spurious_start
     parts, lines, numbers = [], [], {}
     b = view.bounds.get(adv, {})
     l_s, l_r, mask = b.get("mean_L_S"), b.get("mean_L_R"), b.get("mean_mask_share_S")
@@ -236,8 +236,10 @@ def claim_bound(view: RunView) -> Claim:
     """(e) The bound links explanation alignment to robustness."""
     statement = ("The attribution-aware bound links explanation alignment to robustness "
                  "(bound correlates with empirical distortion; attribution share on S falls).")
-    rho = {n: b["spearman_bound_vs_empirical"] for n, b in view.bounds.items()
-           if finite(b["spearman_bound_vs_empirical"])}  # fmt: skip
+    adv = view.spurious_start
+    names = [adv if n == view.cfg.adversarial else n for n in view.models]
+    rho = {n: view.bounds[n]["spearman_bound_vs_empirical"] for n in names
+           if finite(view.bounds[n]["spearman_bound_vs_empirical"])}  # fmt: skip
     if not rho:
         return Claim("e", statement, NOT_TESTED, "The bound was not estimated in this run.")
     positive = [n for n, r in rho.items() if r >= view.cfg.min_correlation]
@@ -245,7 +247,6 @@ def claim_bound(view: RunView) -> Claim:
     lines = ["Spearman(bound, empirical ε): " + ", ".join(f"{n} {r:.2f}" for n, r in rho.items())
              + f" (positive from {view.cfg.min_correlation:g}; {len(positive)}/{len(rho)} models)"]
     numbers: dict[str, Any] = {"spearman": rho}
-    adv = view.cfg.adversarial
     start = view.bounds.get(adv, {}).get("mean_attribution_share_S")
     if view.rounds and finite(start):
         last = view.rounds[-1]

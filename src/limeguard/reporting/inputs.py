@@ -94,6 +94,9 @@ class ReportInputs:
             overlays); a mapping gives each a caption.
         applicability: what the data left out of the configured evaluation
             (:func:`limeguard.reporting.applicability.applicability`).
+        arm_baselines: arm -> the AT baseline's results with that arm's own mining (and the
+            bound on its masks), for each arm that mines the baseline itself: where the arm's
+            spurious-share and bound claims start (``<arm>.adversarial`` in the view).
     """
 
     manifest: Mapping[str, Any]
@@ -101,6 +104,7 @@ class ReportInputs:
     provenance: Mapping[str, Any] | None = None
     extra_figures: Sequence[str] | Mapping[str, str] = ()
     applicability: Applicability = field(default_factory=Applicability)
+    arm_baselines: Mapping[str, ModelResults | Sequence[ModelResults]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,9 @@ class RunView:
         paired: (candidate, reference, measure) -> its comparison, computed once
             (:func:`limeguard.reporting.paired.compare`).
         applicability: what the data left out (AutoAttack's attacks, CIFAR-10-C).
+        arm_start: the name in ``stats`` and ``bounds`` whose mining and bound claims (d) and (e)
+            start from: ``<arm>.adversarial`` in the view of an arm that mines the AT baseline
+            itself; empty: the adversarial baseline.
     """
 
     models: dict[str, tuple[ModelResults, ...]]
@@ -57,6 +60,13 @@ class RunView:
     paired: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
     arms: dict[str, list[str]] = field(default_factory=dict)
     applicability: Applicability = field(default_factory=Applicability)
+    arm_start: str = ""
+
+    @property
+    def spurious_start(self) -> str:
+        """Where the spurious share and the bound's attribution share start: the AT baseline, as
+        this view's arm mined it."""
+        return self.arm_start or self.cfg.adversarial
 
     def stat(self, name: str, key: str) -> Stat:
         """The statistic ``key`` of model ``name`` (NaN when the model is absent)."""
@@ -94,13 +104,15 @@ def build_view(inputs: ReportInputs, cfg: ReportConfig) -> RunView:
     """Check the inputs and compute the headline numbers of every model."""
     check_manifest(inputs.manifest)
     models = normalize_models(inputs.models, cfg)
+    measured = {**models, **{f"{arm}.{cfg.adversarial}": tuple(runs) if isinstance(runs, Sequence)
+                             else (runs,) for arm, runs in inputs.arm_baselines.items()}}
     eps = cfg.headline_eps_255
     return RunView(
         models=models,
-        stats={n: numbers.aggregate(runs, eps) for n, runs in models.items()},
+        stats={n: numbers.aggregate(runs, eps) for n, runs in measured.items()},
         variants={n: numbers.autoattack_variant(r[0].summary, eps) for n, r in models.items()},
         n_images={n: numbers.n_images(runs[0].summary) for n, runs in models.items()},
-        bounds={n: numbers.bound_numbers(runs[0]) for n, runs in models.items()},
+        bounds={n: numbers.bound_numbers(runs[0]) for n, runs in measured.items()},
         rounds=round_names(list(models)),
         arms=arm_rounds(list(models)),
         caption=data_caption(inputs.manifest),

@@ -27,6 +27,21 @@ def evaluated_models() -> tuple[str, ...]:
             *(f"{arm}.round_{k}" for arm in configured_arms() for k in range(1, total + 1)))
 
 
+def own_mining_arms() -> tuple[str, ...]:
+    """The arms that mine the AT baseline themselves (``<arm>.adversarial.*``), with rounds."""
+    if not configured_round_count():
+        return ()
+    return tuple(arm for arm, own in configured_arms().items() if own)
+
+
+def bound_masks(model: str) -> str:
+    """The masks ``model``'s bound is estimated on: its arm's own mining of the AT baseline where
+    the arm mines it itself, else the run's (``adversarial.spurious_masks``)."""
+    arm = model.split(".", 1)[0] if "." in model else ""
+    return f"{arm}.adversarial.spurious_masks" if arm in own_mining_arms() else (
+        "adversarial.spurious_masks")
+
+
 def evaluation_template() -> Pipeline:
     """Evaluation of one ``model``; instantiated under a namespace per model."""
     shared = ["params:evaluate", "params:runtime"]
@@ -58,10 +73,23 @@ def namespaced_evaluation(model: str) -> Pipeline:
               "test_swapped_images", "test_uncued_images"} & template.inputs()
     return Pipeline(
         template, namespace=model,
-        inputs={"model": f"{model}_model", "bound_masks": "adversarial.spurious_masks",
+        inputs={"model": f"{model}_model", "bound_masks": bound_masks(model),
                 **{name: name for name in shared}},
         parameters={"params:evaluate", "params:runtime"},
     )
+
+
+def arm_baseline_bounds() -> Pipeline:
+    """The AT baseline's bound on the masks of each arm that mines it itself
+    (``<arm>.adversarial.bound_*``): where that arm's bound and spurious-share claims start."""
+    node = Node(estimate_bound, ["model", "train_images", "bound_masks", "params:evaluate",
+                                 "params:runtime"], ["bound_table", "bound_summary"],
+                name="estimate_bound")
+    return sum((Pipeline([node], namespace=f"{arm}.adversarial",
+                         inputs={"model": "adversarial_model", "train_images": "train_images",
+                                 "bound_masks": f"{arm}.adversarial.spurious_masks"},
+                         parameters={"params:evaluate", "params:runtime"})
+                for arm in own_mining_arms()), Pipeline([]))
 
 
 def corruption_pipeline() -> Pipeline:
@@ -71,4 +99,5 @@ def corruption_pipeline() -> Pipeline:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return sum((namespaced_evaluation(m) for m in evaluated_models()), corruption_pipeline())
+    return sum((namespaced_evaluation(m) for m in evaluated_models()),
+               corruption_pipeline() + arm_baseline_bounds())

@@ -18,6 +18,7 @@ KINDS = {"robust_summary": "summary", "attack_results": "attack_results",
          "cue_recovery": "cue_recovery", "uncued_robustness": "uncued_robustness",
          "uncued_attack_results": "uncued_attack_results", "confined_attack": "confined"}
 SEED_PREFIX = "seed_"
+ARM_START = ".adversarial"  # <arm>.adversarial: the AT baseline as an arm that mines it itself saw it
 
 
 def build_run_report(
@@ -26,10 +27,13 @@ def build_run_report(
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """Gather every model's evaluation and build the report (Markdown, metrics, figures)."""
     seed = int((parameters.get("runtime") or {}).get("seed", 0))
-    models = {name: _model_results(parts, seed) for name, parts in _per_model(tables).items()}
+    per_model, per_start = _arm_starts(_per_model(tables))
+    models = {name: _model_results(parts, seed) for name, parts in per_model.items()}
+    starts = {arm: _model_results(parts, seed) for arm, parts in per_start.items()}
     overlays = {f"../{name}/explanations": f"LIME explanations of {name}"
                 for name, runs in models.items() if runs.mining is not None}
-    return _build(manifest, models, overlays, parameters, (node_timings, node_record), report)
+    return _build(manifest, (models, starts), overlays, parameters, (node_timings, node_record),
+                  report)
 
 
 def build_seeds_report(
@@ -43,21 +47,27 @@ def build_seeds_report(
         namespace, rest = key.split("__", 1)
         per_seed[int(namespace.removeprefix(SEED_PREFIX))][rest] = value
     models: dict[str, list[ModelResults]] = defaultdict(list)
+    starts: dict[str, list[ModelResults]] = defaultdict(list)
     for seed in sorted(per_seed):
-        for name, parts in _per_model(per_seed[seed]).items():
+        per_model, per_start = _arm_starts(_per_model(per_seed[seed]))
+        for name, parts in per_model.items():
             models[name].append(_model_results(parts, seed))
+        for arm, parts in per_start.items():
+            starts[arm].append(_model_results(parts, seed))
     first = f"{SEED_PREFIX}{min(per_seed)}"
     overlays = {f"../{first}.{name}/explanations": f"LIME explanations of {name} ({first})"
                 for name, runs in models.items() if runs[0].mining is not None}
-    return _build(manifest, dict(models), overlays, parameters, (node_timings, node_record),
-                  report)
+    return _build(manifest, (dict(models), dict(starts)), overlays, parameters,
+                  (node_timings, node_record), report)
 
 
-def _build(manifest: dict[str, Any], models: dict[str, Any], overlays: dict[str, str],
-           parameters: dict[str, Any], records: tuple[dict[str, Any], dict[str, Any]],
+def _build(manifest: dict[str, Any], models: tuple[dict[str, Any], dict[str, Any]],
+           overlays: dict[str, str], parameters: dict[str, Any],
+           records: tuple[dict[str, Any], dict[str, Any]],
            report: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
     cfg = from_params(ReportConfig, report, "report")
-    inputs = ReportInputs(manifest=manifest, models=models, extra_figures=overlays,
+    inputs = ReportInputs(manifest=manifest, models=models[0], arm_baselines=models[1],
+                          extra_figures=overlays,
                           provenance=collect_provenance(parameters, *records),
                           applicability=applicability(parameters, manifest))
     result = build_report(inputs, cfg)
@@ -71,6 +81,17 @@ def _per_model(tables: dict[str, Any]) -> dict[str, dict[str, Any]]:
         model, kind = key.split("__", 1)
         per_model[model][KINDS[kind]] = value
     return per_model
+
+
+def _arm_starts(per_model: dict[str, dict[str, Any]]
+                ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Split off ``<arm>.adversarial`` (an arm's own mining of the AT baseline and the bound on
+    its masks): arm -> the AT baseline's tables with those in place of the run's mining."""
+    starts = {name.removesuffix(ARM_START): parts for name, parts in per_model.items()
+              if name.endswith(ARM_START)}
+    models = {name: parts for name, parts in per_model.items() if not name.endswith(ARM_START)}
+    baseline = models.get(ARM_START.lstrip("."), {})
+    return models, {arm: {**baseline, **parts} for arm, parts in starts.items()}
 
 
 def _model_results(parts: dict[str, Any], seed: int) -> ModelResults:

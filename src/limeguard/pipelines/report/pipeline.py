@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from limeguard.pipelines.evaluate.pipeline import evaluated_models
+from limeguard.pipelines.evaluate.pipeline import evaluated_models, own_mining_arms
 from limeguard.pipelines.report.nodes import build_run_report
 from limeguard.pipelines.shape import spurious_enabled
 
@@ -40,6 +40,9 @@ def report_inputs() -> dict[str, str]:
             inputs[f"{model}__uncued_attack_results"] = f"{model}.uncued_attack_results"
             if f"{model}__mining_summary" in inputs:
                 inputs[f"{model}__cue_recovery"] = f"{model}.cue_recovery"
+    for arm in own_mining_arms():  # the AT baseline as the arm mined it: where its claims start
+        for kind in ("mining_summary", "confined_attack", "bound_table", "bound_summary"):
+            inputs[f"{arm}.adversarial__{kind}"] = f"{arm}.adversarial.{kind}"
     return inputs
 
 

@@ -13,6 +13,7 @@ from kedro.pipeline import Node, Pipeline
 
 from limeguard.pipelines import baseline, data, rounds
 from limeguard.pipelines.evaluate.pipeline import (
+    arm_baseline_bounds,
     corruption_pipeline,
     evaluated_models,
     namespaced_evaluation,
@@ -42,7 +43,7 @@ def per_seed_job() -> Pipeline:
     """What one seed runs: baselines, mining, rounds and control, and every model's evaluation."""
     evaluations = [namespaced_evaluation(m) for m in evaluated_models()]
     return sum(evaluations, baseline.create_pipeline() + rounds.create_pipeline()
-               + namespaced_mining("adversarial", "adversarial_model"))
+               + namespaced_mining("adversarial", "adversarial_model") + arm_baseline_bounds())
 
 
 def namespaced_job(seed: int) -> Pipeline:
