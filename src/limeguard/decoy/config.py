@@ -10,29 +10,37 @@ from limeguard.models import ModelChoice
 from limeguard.refinement.config import RefineConfig
 from limeguard.training.config import TrainConfig
 
-METHODS = ("vanilla", "rrr", "counterexamples", "mined", "clean")
-# the paper's LIME-criteria arm (issue 27) is not built yet: the report names it, unrun
-PLACEHOLDER_ARMS = ("paper_lime",)
+METHODS = ("vanilla", "rrr", "counterexamples", "mined", "paper", "clean")
+# the arms that fine-tune the vanilla model on masks mined without annotations (their own
+# ``decoy.<arm>`` section): ours, and the paper's (its mining: ``rounds.arms.paper``'s ``mine``)
+REFINED_ARMS = ("mined", "paper")
 
 
 @dataclass(frozen=True)
 class MinedRefinement:
-    """``decoy.mined``: our refinement without annotations, fine-tuning the vanilla model.
+    """``decoy.mined`` (ours) and ``decoy.paper`` (the paper's arm): a refinement without
+    annotations, fine-tuning the vanilla model.
 
     Attributes:
-        rounds: mine -> transfer -> refine rounds (closed loop, masks accumulated over rounds).
-        train: each round's training recipe (epochs of fine-tuning).
+        rounds: mine -> transfer -> refine rounds (closed loop).
+        accumulate_masks: a round masks what any earlier round's mining flagged (ours, as
+            ``rounds.accumulate_masks``); false: each round uses its latest mining only (the
+            paper's closed loop).
+        train: each round's training recipe (epochs of fine-tuning; its ``attack`` is the
+            refinement's augmentation attack).
         refine: the refinement loss (``rounds.refine``'s knobs; masks always ``mined``).
     """
 
     rounds: int = 1
+    accumulate_masks: bool = True
     train: TrainConfig = field(default_factory=TrainConfig)
     refine: RefineConfig = field(default_factory=RefineConfig)
 
     def __post_init__(self) -> None:
         check_int_range("rounds", self.rounds, 1)
         if self.refine.masks != "mined":
-            raise ConfigError("refine.masks: the mined arm uses mined masks only ('mined')")
+            raise ConfigError("refine.masks: this arm refines on mined masks only ('mined')")
+        self.refine.check_attack(self.train.attack)
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,8 @@ class DecoyParams:
         train: the recipe of every arm trained from scratch (Adam, lr 1e-3, batch 256).
         rrr_lambda: weight of the RRR penalty with the ground-truth swatch masks.
         mined: our arm (:class:`MinedRefinement`).
+        paper: the paper's arm (:class:`MinedRefinement`: its refinement terms; its mining is
+            ``rounds.arms.paper``'s ``mine``, ``params:arm_mine.paper``).
         attack: the robust-accuracy check (:class:`RobustnessCheck`).
         checkpoint_root: per-epoch checkpoints of every training run (an interrupted run resumes).
         level, n_boot: the paired intervals' coverage and bootstrap draws.
@@ -73,6 +83,7 @@ class DecoyParams:
     train: TrainConfig = field(default_factory=TrainConfig)
     rrr_lambda: float = 10.0
     mined: MinedRefinement = field(default_factory=MinedRefinement)
+    paper: MinedRefinement = field(default_factory=MinedRefinement)
     attack: RobustnessCheck = field(default_factory=RobustnessCheck)
     checkpoint_root: str = "data/06_models/checkpoints/decoy"
     level: float = 0.95

@@ -1,6 +1,7 @@
 """The decoy benchmark's report: accuracy over seeds, paired intervals between methods, the share of
-the vanilla-to-RRR gap our mined arm closes, the mined masks' recovery of the true swatches, the
-vanilla model's training curve, and the published numbers beside ours (markdown + JSON)."""
+the vanilla-to-RRR gap our mined arm and the paper's arm close, each arm's mined masks' recovery of
+the true swatches, the vanilla model's training curve, and the published numbers beside ours
+(markdown + JSON)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from limeguard.decoy.config import METHODS, PLACEHOLDER_ARMS
+from limeguard.decoy.config import METHODS, REFINED_ARMS
 from limeguard.decoy.markdown import render
 from limeguard.evaluation.paired import paired_difference
 
 MEASURES = ("decoy_correct", "clean_correct", "robust_correct")
 PAIRS = (("mined", "vanilla"), ("rrr", "vanilla"), ("mined", "rrr"),
-         ("counterexamples", "vanilla"), ("mined", "counterexamples"), ("clean", "rrr"))
+         ("counterexamples", "vanilla"), ("mined", "counterexamples"), ("clean", "rrr"),
+         ("paper", "vanilla"), ("paper", "mined"), ("paper", "rrr"))
 DONE_WHEN = 0.8  # issue 25: mined closes >= 80% of the vanilla -> RRR gap
 PUBLISHED = [  # what the sources say, as far as they could be read offline
     ("Ross et al. 2017, decoy MNIST, MLP", "vanilla 51.6 (train 99.7), RRR 96.1, "
@@ -63,29 +65,31 @@ def comparisons(outcomes: list[pd.DataFrame], level: float, n_boot: int) -> list
     return out
 
 
-def gap_closed(outcomes: list[pd.DataFrame], level: float, n_boot: int) -> dict[str, Any]:
-    """Share of the vanilla -> RRR decoy-test gap the mined arm closes, per seed and pooled.
+def gap_closed(outcomes: list[pd.DataFrame], level: float, n_boot: int,
+               arm: str = "mined") -> dict[str, Any]:
+    """Share of the vanilla -> RRR decoy-test gap ``arm`` closes, per seed and pooled.
 
     The share means something only where RRR beats vanilla (its paired interval above 0): else
     there is no gap (vanilla does not rely on the swatch) and the done-when is not established.
     """
-    acc = {m: matrix(outcomes, m, "decoy_correct").mean(1) for m in ("vanilla", "rrr", "mined")}
+    acc = {m: matrix(outcomes, m, "decoy_correct").mean(1) for m in ("vanilla", "rrr", arm)}
     gap = acc["rrr"] - acc["vanilla"]
     per_seed = [float(c / g) if abs(g) > 1e-9 else float("nan")
-                for c, g in zip(acc["mined"] - acc["vanilla"], gap, strict=True)]
-    pooled = float((acc["mined"].mean() - acc["vanilla"].mean()) / gap.mean()) \
+                for c, g in zip(acc[arm] - acc["vanilla"], gap, strict=True)]
+    pooled = float((acc[arm].mean() - acc["vanilla"].mean()) / gap.mean()) \
         if abs(gap.mean()) > 1e-9 else float("nan")
     rrr = paired_difference(matrix(outcomes, "rrr", "decoy_correct"),
                             matrix(outcomes, "vanilla", "decoy_correct"), level, n_boot)
     has_gap = rrr.low > 0
-    return {"per_seed": per_seed, "pooled": pooled, "target": DONE_WHEN,
+    return {"arm": arm, "per_seed": per_seed, "pooled": pooled, "target": DONE_WHEN,
             "gap_points": 100 * rrr.diff, "gap_interval": [100 * rrr.low, 100 * rrr.high],
             "gap_exists": bool(has_gap),
             "met": bool(has_gap and np.isfinite(pooled) and pooled >= DONE_WHEN)}
 
 
 def mask_summary(mined: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Per round: mean over seeds of the masks' pixel precision / recall (probe, training)."""
+    """Per round of one refined arm (``mined``: per seed, its rounds): mean over seeds of the
+    masks' pixel precision / recall (probe, training)."""
     rows = []
     for r in range(len(mined[0])):
         row: dict[str, Any] = {"round": r + 1}
@@ -99,16 +103,18 @@ def mask_summary(mined: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
 
 def build_report(outcomes: list[pd.DataFrame], summaries: list[dict[str, Any]],
                  seeds: list[int], params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The markdown report and its metrics (JSON-able)."""
+    """The markdown report and its metrics (JSON-able): ``gap_closed`` is the mined arm's share
+    (issue 25's done-when), ``gap_closed_paper`` the paper arm's; ``masks`` per refined arm."""
     table = accuracy_table(outcomes, summaries)
+    level, n_boot = params["level"], params["n_boot"]
     metrics = {"seeds": seeds, "accuracy": table.to_dict("records"),
-               "comparisons": comparisons(outcomes, params["level"], params["n_boot"]),
-               "gap_closed": gap_closed(outcomes, params["level"], params["n_boot"]),
-               "masks": mask_summary([s["mined"]["rounds"] for s in summaries]),
+               "comparisons": comparisons(outcomes, level, n_boot),
+               "gap_closed": gap_closed(outcomes, level, n_boot, "mined"),
+               "gap_closed_paper": gap_closed(outcomes, level, n_boot, "paper"),
+               "masks": {arm: mask_summary([s[arm]["rounds"] for s in summaries])
+                         for arm in REFINED_ARMS},
                "vanilla_curve": vanilla_curve(summaries), "protocol": params["protocol"],
-               "attack": params["attack"], "not_run": {a: "not run yet (issue 27)"
-                                                       for a in PLACEHOLDER_ARMS},
-               "published": dict(PUBLISHED)}
+               "attack": params["attack"], "published": dict(PUBLISHED)}
     return render(metrics), metrics
 
 

@@ -1,4 +1,4 @@
-"""Nodes of the ``decoy`` pipeline: decoy Fashion-MNIST, five arms per seed, one report."""
+"""Nodes of the ``decoy`` pipeline: decoy Fashion-MNIST, six arms per seed, one report."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from torch import nn
 
 from limeguard.config import from_params
 from limeguard.decoy.arms import train_arm
-from limeguard.decoy.config import METHODS, DecoyParams
+from limeguard.decoy.config import METHODS, REFINED_ARMS, DecoyParams
 from limeguard.decoy.data import DecoySets, decoy_sets
 from limeguard.decoy.evaluate import model_outcomes
 from limeguard.decoy.mined import refine_mined
@@ -56,14 +56,27 @@ def train_clean(sets: DecoySets, decoy: dict[str, Any],
     return _train("clean", sets, decoy, runtime)
 
 
-def refine_vanilla(vanilla: nn.Module, sets: DecoySets, decoy: dict[str, Any], mine: dict[str, Any],
-                   runtime: dict[str, Any]) -> tuple[nn.Module, pd.DataFrame, list[dict[str, Any]]]:
-    """Our arm: mine the vanilla model, transfer its masks, refine (no annotations)."""
+def _refine(arm: str, vanilla: nn.Module, sets: DecoySets, decoy: dict[str, Any],
+            mine: dict[str, Any], runtime: dict[str, Any],
+            ) -> tuple[nn.Module, pd.DataFrame, list[dict[str, Any]]]:
     run = from_params(RuntimeConfig, runtime, "runtime")
     result, rounds = refine_mined(vanilla, sets, from_params(DecoyParams, decoy, "decoy"),
                                   from_params(MineParams, mine, "mine"), run.seed,
-                                  resolve_device(run.device))
+                                  resolve_device(run.device), arm)
     return result.model.cpu(), result.history, rounds
+
+
+def refine_vanilla(vanilla: nn.Module, sets: DecoySets, decoy: dict[str, Any], mine: dict[str, Any],
+                   runtime: dict[str, Any]) -> tuple[nn.Module, pd.DataFrame, list[dict[str, Any]]]:
+    """Our arm: mine the vanilla model, transfer its masks, refine (no annotations)."""
+    return _refine("mined", vanilla, sets, decoy, mine, runtime)
+
+
+def refine_paper(vanilla: nn.Module, sets: DecoySets, decoy: dict[str, Any], mine: dict[str, Any],
+                 runtime: dict[str, Any]) -> tuple[nn.Module, pd.DataFrame, list[dict[str, Any]]]:
+    """The paper's arm: mine the vanilla model with ``mine`` (``params:arm_mine.paper``: the
+    union of its LIME criteria, class masks), refine with ``decoy.paper``'s terms."""
+    return _refine("paper", vanilla, sets, decoy, mine, runtime)
 
 
 def evaluate_arms(sets: DecoySets, decoy: dict[str, Any], runtime: dict[str, Any],
@@ -76,18 +89,20 @@ def evaluate_arms(sets: DecoySets, decoy: dict[str, Any], runtime: dict[str, Any
                       for m in METHODS], ignore_index=True)
 
 
-def summarise_seed(rounds: list[dict[str, Any]], **runs: Any) -> dict[str, Any]:
+def summarise_seed(**runs: Any) -> dict[str, Any]:
     """Per method (``runs``: ``<method>_history`` and ``<method>_timings``, the wall times the
     history's dataset keeps apart): final train accuracy, epochs, wall seconds, training curve;
-    the mined arm adds its rounds (and their mining time)."""
+    the arms refined from vanilla add their rounds (``<arm>_rounds``, and their mining time)."""
     out: dict[str, Any] = {}
     for method in METHODS:
         history, timings = runs[f"{method}_history"], runs[f"{method}_timings"]
         out[method] = {"train_acc": float(history["train_acc"].iloc[-1]), "epochs": len(history),
                        "seconds": float(sum(row.get("seconds") or 0.0 for row in timings)),
                        "curve": [float(v) for v in history["train_acc"]]}
-    out["mined"]["seconds"] += sum(r["mining_seconds"] for r in rounds)
-    out["mined"]["rounds"] = rounds
+    for arm in REFINED_ARMS:
+        rounds = runs[f"{arm}_rounds"]
+        out[arm]["seconds"] += sum(r["mining_seconds"] for r in rounds)
+        out[arm]["rounds"] = rounds
     return out
 
 

@@ -1,8 +1,10 @@
 """``decoy``: decoy Fashion-MNIST (issue 25), ``kedro run --env decoy_fmnist --pipelines decoy``.
 
 The images are built once; each seed of ``runtime.seeds`` is a namespace ``decoy_seed_<k>`` (its
-``params:runtime`` the run's with ``seed: k``) that trains the five arms on the same images and
+``params:runtime`` the run's with ``seed: k``) that trains the six arms on the same images and
 scores them on the same test images, so the report's comparisons are paired over seeds and images.
+The paper's arm mines with ``params:arm_mine.paper`` (the run's ``mine`` with
+``rounds.arms.paper``'s overrides, :class:`limeguard.hooks.ArmParameterHooks`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from limeguard.pipelines.seeds.pipeline import configured_seeds, seed_runtime
 
 SCRATCH = {"vanilla": nodes.train_vanilla, "rrr": nodes.train_rrr,
            "counterexamples": nodes.train_counterexamples, "clean": nodes.train_clean}
+# the arms fine-tuning vanilla: node name, function, mining parameters (the paper's: the run's
+# `mine` with rounds.arms.paper's overrides, limeguard.hooks.ArmParameterHooks)
+REFINED = {"mined": ("refine_vanilla", nodes.refine_vanilla, "params:mine"),
+           "paper": ("refine_paper", nodes.refine_paper, "params:arm_mine.paper")}
 
 
 def decoy_namespace(seed: int) -> str:
@@ -23,20 +29,22 @@ def decoy_namespace(seed: int) -> str:
 
 
 def seed_template() -> Pipeline:
-    """One seed: the four arms from scratch, the mined arm from vanilla, outcomes, summary."""
+    """One seed: the four arms from scratch, the mined and paper arms from vanilla, outcomes,
+    summary."""
     common = ["decoy_sets", "params:decoy", "params:runtime"]
     arms = [Node(func, common, [f"{arm}_model", f"{arm}_history"], name=f"train_{arm}")
             for arm, func in SCRATCH.items()]
+    refined = [Node(func, ["vanilla_model", "decoy_sets", "params:decoy", mine, "params:runtime"],
+                    [f"{arm}_model", f"{arm}_history", f"{arm}_rounds"], name=name)
+               for arm, (name, func, mine) in REFINED.items()]
     return Pipeline([
         *arms,
-        Node(nodes.refine_vanilla, ["vanilla_model", "decoy_sets", "params:decoy", "params:mine",
-                                    "params:runtime"],
-             ["mined_model", "mined_history", "mined_rounds"], name="refine_vanilla"),
+        *refined,
         Node(nodes.evaluate_arms, {"sets": "decoy_sets", "decoy": "params:decoy",
                                    "runtime": "params:runtime",
                                    **{m: f"{m}_model" for m in METHODS}},
              "outcomes", name="evaluate_arms"),
-        Node(nodes.summarise_seed, {"rounds": "mined_rounds",
+        Node(nodes.summarise_seed, {**{f"{a}_rounds": f"{a}_rounds" for a in REFINED},
                                     **{f"{m}_{k}": f"{m}_{k}" for m in METHODS
                                        for k in ("history", "timings")}},
              "summary", name="summarise_seed"),
