@@ -12,7 +12,8 @@ SPURIOUS_ENVS = {"spurious": ("border", "flat"), "spurious_object": ("object", "
                  "spurious_texture": ("border", "texture"),
                  "spurious_corners": ("corners", "flat")}  # env -> (placement, content)
 ENVS = ["base", "test", "paper", "bench", *SPURIOUS_ENVS, "fashion_mnist", "image_folder_example",
-        "decoy_fmnist", "decoy_fmnist_paper"]
+        "decoy_fmnist", "decoy_fmnist_paper", "tune_paper"]
+READS_THE_DEFAULT_RUN = {"tune_paper"}  # tunes on the default run's artifacts under data/
 
 
 def test_every_shipped_env_is_checked() -> None:
@@ -47,7 +48,7 @@ def _strings(node, key: str = ""):
         yield key, node
 
 
-@pytest.mark.parametrize("env", [e for e in ENVS if e != "base"])
+@pytest.mark.parametrize("env", [e for e in ENVS if e != "base" and e not in READS_THE_DEFAULT_RUN])
 def test_every_other_env_writes_beside_the_default_run(env: str) -> None:
     """Its artifacts, checkpoints and tuning study live under data/<env>, never over the
     DVC-tracked run under data/; only the raw inputs (data/01_raw) are shared."""
@@ -64,6 +65,29 @@ def test_every_other_env_writes_beside_the_default_run(env: str) -> None:
     elsewhere = {key: value for key, value in _strings(params) if "data/" in value
                  and f"data/{env}/" not in value and not value.startswith("data/01_raw")}
     assert elsewhere == {}
+
+
+def test_tune_paper_reads_the_default_run_and_keeps_its_study_apart() -> None:
+    """Its inputs are the default run's (data_root as base); its study and reports are not."""
+    def load(env: str) -> dict:  # read at once: the globals resolver is the last loader's
+        loader = OmegaConfigLoader(conf_source=str(PROJECT_ROOT / "conf"), base_env="base",
+                                   default_run_env="base", env=env,
+                                   merge_strategy={"parameters": "soft"})
+        return {kind: loader[kind] for kind in ("globals", "catalog", "parameters")}
+
+    base, tuning = load("base"), load("tune_paper")
+    assert tuning["globals"]["data_root"] == base["globals"]["data_root"] == "data"
+    tune_outputs = [k for k in base["catalog"] if k.startswith("tune_")]
+    assert tune_outputs and all(
+        tuning["catalog"][k]["filepath"].startswith("data/08_reporting/tune_paper/")
+        and base["catalog"][k]["filepath"].startswith("data/08_reporting/tune/") for k in tune_outputs)
+    assert {k: v for k, v in tuning["catalog"].items() if not k.startswith("tune_")} == \
+        {k: v for k, v in base["catalog"].items() if not k.startswith("tune_")}
+    study, default = tuning["parameters"]["tune"]["study"], base["parameters"]["tune"]["study"]
+    assert study["storage"] == "sqlite:///data/07_model_output/tune_paper/study.db" != default["storage"]
+    assert tuning["parameters"]["tune"]["arm"] == "paper" and base["parameters"]["tune"]["arm"] is None
+    assert {k: v for k, v in tuning["parameters"].items() if k != "tune"} == \
+        {k: v for k, v in base["parameters"].items() if k != "tune"}
 
 
 def test_dvc_repro_refuses_an_env_with_its_own_data_root(monkeypatch) -> None:

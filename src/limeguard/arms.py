@@ -90,6 +90,20 @@ def parse_arms(mine: Mapping[str, Any] | None, rounds: Mapping[str, Any] | None)
     return arms
 
 
+def find_arm(name: str, mine: Mapping[str, Any] | None, rounds: Mapping[str, Any] | None,
+             where: str) -> Arm:
+    """The arm ``name`` of :func:`parse_arms` (``where``: the key that names it).
+
+    Raises:
+        ConfigError: naming ``where`` and the known arms when there is no such arm.
+    """
+    arms = {arm.name: arm for arm in parse_arms(mine, rounds)}
+    if name not in arms:
+        raise ConfigError(f"{where}: unknown arm {name!r}; the arms of rounds.arms are "
+                          f"{', '.join(arms)}")
+    return arms[name]
+
+
 def _checkpoint_root(rounds: Mapping[str, Any], name: str) -> dict[str, Any]:
     """``rounds`` with each arm's checkpoints in a folder of its own."""
     root = rounds.get("checkpoint_root", "data/06_models/checkpoints/rounds")

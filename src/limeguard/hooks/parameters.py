@@ -139,16 +139,17 @@ def _check_model_fits_data(params: dict[str, Any]) -> None:
 
 
 def _check_tune_space(params: dict[str, Any]) -> None:
-    """Each end of every ``tune.space`` range, set alone over the configured sections, is valid."""
-    space = (params.get("tune") or {}).get("space")
-    if not space:
-        return
-    from limeguard.pipelines.tune.nodes import base_params
+    """``tune.arm`` is an arm, and each end of every ``tune.space`` range, set alone over the
+    sections the trials start from (the run's or the arm's), is valid."""
+    from limeguard.tuning.base import base_params, start_trees
     from limeguard.tuning.objective import WHERE
     from limeguard.tuning.space import check_space_against, parse_space
 
-    base = base_params(params.get("rounds") or {}, params.get("mine") or {})
-    check_space_against(parse_space(space, "tune.space"), base, WHERE)
+    tune = params.get("tune") or {}
+    mine, rounds = start_trees(tune.get("arm"), params.get("mine"), params.get("rounds"))
+    if tune.get("space"):
+        check_space_against(parse_space(tune["space"], "tune.space"), base_params(rounds, mine),
+                            WHERE)
 
 
 def _below(schemas: dict[str, type], prefix: str) -> list[str]:

@@ -1,10 +1,10 @@
 """The parts of conf that shape the DAG, read when the pipelines are built (not at run time).
 
 ``rounds.count`` (round_1 .. round_T), ``rounds.arms`` (a namespace per arm, and whether it mines
-the baseline itself), ``data.spurious.enabled`` (the planted-cue variant) and ``runtime.seeds``
-decide which nodes exist, so they come from conf (base, then the run env), not from
-``--params``; :func:`check_run_matches_dag` stops a run whose parameters disagree with the built
-DAG.
+the baseline itself), ``data.spurious.enabled`` (the planted-cue variant), ``runtime.seeds`` and
+``tune.arm`` (whose masks the ``tune`` pipeline reads) decide which nodes exist and what they
+read, so they come from conf (base, then the run env), not from ``--params``;
+:func:`check_run_matches_dag` stops a run whose parameters disagree with the built DAG.
 
 Why module-level state: Kedro gives the pipelines no way to see the run's env.
 ``register_pipelines()`` takes no arguments, and ``kedro.framework.project.pipelines`` is a
@@ -27,7 +27,7 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]  # src/limeguard/pipelines/shape.py
 DEFAULT_ENV = "local"
-SHAPE_KEYS = ("rounds.count", "rounds.arms", "data.spurious.enabled", "runtime.seeds")
+SHAPE_KEYS = ("rounds.count", "rounds.arms", "data.spurious.enabled", "runtime.seeds", "tune.arm")
 
 
 @dataclass
@@ -93,8 +93,8 @@ def _load_parameters(conf: Path) -> dict[str, Any]:
 
 def dag_shape(params: dict[str, Any]) -> dict[str, Any]:
     """``{"rounds.count": T, "rounds.arms": {arm: mines the baseline itself}, "data.spurious.enabled":
-    bool, "runtime.seeds": [...]}`` of a parameters tree (the seeds shape the ``seeds`` pipeline:
-    a namespace per seed)."""
+    bool, "runtime.seeds": [...], "tune.arm": arm or None}`` of a parameters tree (the seeds shape
+    the ``seeds`` pipeline: a namespace per seed)."""
     from limeguard.arms import arm_overrides, mines_baseline
 
     spurious = (params.get("data") or {}).get("spurious") or {}
@@ -102,7 +102,8 @@ def dag_shape(params: dict[str, Any]) -> dict[str, Any]:
     arms = {str(name): mines_baseline(o)
             for name, o in arm_overrides(params.get("rounds")).items()}
     return {"rounds.count": _round_count(params), "rounds.arms": arms,
-            "data.spurious.enabled": spurious.get("enabled") is True, "runtime.seeds": seeds}
+            "data.spurious.enabled": spurious.get("enabled") is True, "runtime.seeds": seeds,
+            "tune.arm": (params.get("tune") or {}).get("arm")}
 
 
 def _round_count(params: dict[str, Any]) -> int:
@@ -120,6 +121,11 @@ def configured_round_count(project_path: Path | None = None) -> int:
 def configured_arms(project_path: Path | None = None) -> dict[str, bool]:
     """Arm name -> whether it mines the baseline itself (overrides ``mine``), in conf's order."""
     return dag_shape(configured_parameters(project_path))["rounds.arms"]
+
+
+def configured_tune_arm(project_path: Path | None = None) -> str | None:
+    """``tune.arm``: the arm the ``tune`` pipeline tunes (None: the run's settings)."""
+    return dag_shape(configured_parameters(project_path))["tune.arm"]
 
 
 def spurious_enabled(project_path: Path | None = None) -> bool:

@@ -172,6 +172,9 @@ class TuneConfig:
             config within a worker); ``never``: always use the mined masks of the ``mine`` stage.
         enqueue_defaults: the first trial of a new study runs the untuned defaults (the base
             conf's values of the searched parameters): the reference a tuned result is compared to.
+        arm: null (the run's ``rounds`` and ``mine``) or an arm of ``rounds.arms``: trials start
+            from that arm's merged trees and masks, and the study is ``<study.name>-<arm>``. An
+            arm shares ``rounds.train`` with the matched control, so its space has no ``train.*``.
     """
 
     study: StudyConfig = field(default_factory=StudyConfig)
@@ -181,9 +184,24 @@ class TuneConfig:
     space: dict[str, Any] = field(default_factory=dict)
     remine: str = "auto"
     enqueue_defaults: bool = True
+    arm: str | None = None
 
     def __post_init__(self) -> None:
         from limeguard.tuning.space import parse_space
 
         check_choice("remine", self.remine, REMINE)
-        parse_space(self.space, "space")  # fails here, naming the entry, before anything runs
+        space = parse_space(self.space, "space")  # fails here, naming the entry, before anything runs
+        if self.arm is None:
+            return
+        if not self.arm:
+            raise ConfigError("arm: expected null or the name of an arm of rounds.arms, got ''")
+        train = [p.name for p in space.params if p.root == "train"]
+        if train:
+            raise ConfigError(f"space.{train[0]}: an arm cannot override rounds.train (the "
+                              f"matched control's recipe, shared by every arm), so tuning arm "
+                              f"{self.arm!r} cannot search it; drop it from the space (train: null)")
+
+    @property
+    def study_name(self) -> str:
+        """The study's name in its storage: ``study.name``, and ``-<arm>`` for an arm's study."""
+        return self.study.name if self.arm is None else f"{self.study.name}-{self.arm}"

@@ -72,20 +72,30 @@ def best_params_text(study: optuna.Study, cfg: TuneConfig, path: str) -> str:
     ref = ("untuned defaults: not run" if defaults is None else
            f"untuned defaults (trial {defaults.number}): PGD {defaults.user_attrs['pgd_acc']:.4f}, "
            f"clean {defaults.user_attrs['clean_acc']:.4f}")
-    params = ",".join(f"{conf_name(k)}={v}" for k, v in best.params.items())
+    params = ",".join(f"{conf_name(k, cfg.arm)}={v}" for k, v in best.params.items())
     header = [
         f"# Tuned by Optuna: study {study.study_name!r}, {len(real_trials(study))} trials, best "
         f"trial {best.number}",
         f"# validation PGD accuracy {best.user_attrs['pgd_acc']:.4f}, clean "
         f"{best.user_attrs['clean_acc']:.4f}; {ref}",
-        "# Use it as a conf env of its own (soft-merged over conf/base):",
-        f"#   mkdir -p conf/tuned && cp {path} conf/tuned/parameters_tuned.yml",
-        "#   KEDRO_ENV=tuned kedro run --env tuned",
+        *_use(path, cfg.arm),
         "# or on the command line:",
         f'#   kedro run --params "{params}"',
     ]
-    body = yaml.safe_dump(conf_overrides(best.params), sort_keys=False, default_flow_style=False)
+    body = yaml.safe_dump(conf_overrides(best.params, cfg.arm), sort_keys=False,
+                          default_flow_style=False)
     return "\n".join(header) + "\n" + body
+
+
+def _use(path: str, arm: str | None) -> list[str]:
+    """How to use the best parameters file: as an env, or (an arm's) in the env that runs it."""
+    if arm is None:
+        return ["# Use it as a conf env of its own (soft-merged over conf/base):",
+                f"#   mkdir -p conf/tuned && cp {path} conf/tuned/parameters_tuned.yml",
+                "#   KEDRO_ENV=tuned kedro run --env tuned"]
+    return [f"# Overrides of arm {arm!r} only (rounds.arms.{arm}; soft-merged: its others stay).",
+            "# Drop it into the conf env of the run that benches the arm (conf/local/: the default run):",
+            f"#   cp {path} conf/local/parameters_tuned_{arm}.yml"]
 
 
 def figures(study: optuna.Study, cfg: TuneConfig) -> dict[str, Any]:

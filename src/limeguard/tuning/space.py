@@ -284,20 +284,26 @@ def check_space_against(space: SearchSpace, base: Mapping[str, Mapping[str, Any]
                                   f"there: {err}") from err
 
 
-def conf_overrides(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Dotted values as nested Kedro parameters: ``refine.x`` -> ``{rounds: {refine: {x: ..}}}``."""
-    roots = _roots()
+def conf_path(name: str, arm: str | None = None) -> tuple[str, ...]:
+    """``refine.x`` -> ``(rounds, refine, x)``; for an arm, below ``rounds.arms.<arm>`` (its
+    overrides: ``rounds.arms.<arm>.rounds.refine.x``, ``rounds.arms.<arm>.mine.mining.x``)."""
+    root, *path = name.split(".")
+    return (*(("rounds", "arms", arm) if arm else ()), *_roots()[root][1], *path)
+
+
+def conf_overrides(values: Mapping[str, Any], arm: str | None = None) -> dict[str, Any]:
+    """Dotted values as nested Kedro parameters: ``refine.x`` -> ``{rounds: {refine: {x: ..}}}``
+    (:func:`conf_path`)."""
     out: dict[str, Any] = {}
     for name, value in values.items():
-        root, *path = name.split(".")
+        *parents, leaf = conf_path(name, arm)
         node = out
-        for part in (*roots[root][1], *path[:-1]):
+        for part in parents:
             node = node.setdefault(part, {})
-        node[path[-1]] = value
+        node[leaf] = value
     return out
 
 
-def conf_name(name: str) -> str:
+def conf_name(name: str, arm: str | None = None) -> str:
     """``refine.lambda_reg`` -> ``rounds.refine.lambda_reg`` (for ``kedro run --params``)."""
-    root, _, rest = name.partition(".")
-    return ".".join((*_roots()[root][1], rest))
+    return ".".join(conf_path(name, arm))

@@ -80,10 +80,10 @@ def prepare_study(cfg: TuneConfig, base: dict[str, dict[str, Any]], *, load_only
     defaults = default_values(space, base) if cfg.enqueue_defaults else None
     sampler = PerTrialSeededSampler(cfg, defaults)
     if load_only:
-        return optuna.load_study(study_name=cfg.study.name, storage=storage, sampler=sampler,
+        return optuna.load_study(study_name=cfg.study_name, storage=storage, sampler=sampler,
                                  pruner=make_pruner(cfg, space, base)), space
     study = optuna.create_study(
-        storage=storage, study_name=cfg.study.name, sampler=sampler,
+        storage=storage, study_name=cfg.study_name, sampler=sampler,
         pruner=make_pruner(cfg, space, base), directions=cfg.objective.directions,
         load_if_exists=True)
     _check_setup(study, cfg, space, base)

@@ -2,7 +2,17 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from limeguard.pipelines.shape import configured_arms, configured_tune_arm
 from limeguard.pipelines.tune.nodes import report_study, run_study
+
+
+def baseline_masks() -> str:
+    """The masks the trials refine against: the AT baseline's mining by the arm tuned
+    (``tune.arm``) when it mines the baseline itself, else the run's. An unknown arm reads the
+    run's: the parameter check stops the run, naming ``tune.arm``, before any node."""
+    arm = configured_tune_arm()
+    own = arm is not None and configured_arms().get(arm, False)
+    return f"{arm}.adversarial.refinement_masks" if own else "adversarial.refinement_masks"
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -15,4 +25,4 @@ def create_pipeline(**kwargs) -> Pipeline:
              ["tune_best_params", "tune_trials", "tune_figures", "tune_summary"],
              name="report_tuning_study"),
     ])  # fmt: skip
-    return Pipeline(template, inputs={"baseline_masks": "adversarial.refinement_masks"})
+    return Pipeline(template, inputs={"baseline_masks": baseline_masks()})
