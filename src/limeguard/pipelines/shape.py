@@ -123,6 +123,14 @@ def configured_arms(project_path: Path | None = None) -> dict[str, bool]:
     return dag_shape(configured_parameters(project_path))["rounds.arms"]
 
 
+def baseline_mining(arm: str | None, kind: str) -> str:
+    """The catalog name of the AT baseline's mining output ``kind`` (e.g. ``spurious_masks``) as
+    ``arm`` sees it: the arm's own mining, ``<arm>.adversarial.<kind>``, when it mines the baseline
+    itself, else the run's, ``adversarial.<kind>`` (also for None or an unknown arm)."""
+    own = arm is not None and configured_arms().get(arm, False)
+    return f"{arm}.adversarial.{kind}" if own else f"adversarial.{kind}"
+
+
 def configured_tune_arm(project_path: Path | None = None) -> str | None:
     """``tune.arm``: the arm the ``tune`` pipeline tunes (None: the run's settings)."""
     return dag_shape(configured_parameters(project_path))["tune.arm"]

@@ -12,7 +12,12 @@ from limeguard.pipelines.evaluate.nodes import (
     reliance_on_cue,
     summarize_attacks,
 )
-from limeguard.pipelines.shape import configured_arms, configured_round_count, spurious_enabled
+from limeguard.pipelines.shape import (
+    baseline_mining,
+    configured_arms,
+    configured_round_count,
+    spurious_enabled,
+)
 
 BASELINES = ("standard", "adversarial")
 
@@ -35,11 +40,8 @@ def own_mining_arms() -> tuple[str, ...]:
 
 
 def bound_masks(model: str) -> str:
-    """The masks ``model``'s bound is estimated on: its arm's own mining of the AT baseline where
-    the arm mines it itself, else the run's (``adversarial.spurious_masks``)."""
-    arm = model.split(".", 1)[0] if "." in model else ""
-    return f"{arm}.adversarial.spurious_masks" if arm in own_mining_arms() else (
-        "adversarial.spurious_masks")
+    """The masks ``model``'s bound is estimated on: its arm's view of the AT baseline's mining."""
+    return baseline_mining(model.split(".", 1)[0] if "." in model else None, "spurious_masks")
 
 
 def evaluation_template() -> Pipeline:
@@ -87,7 +89,7 @@ def arm_baseline_bounds() -> Pipeline:
                 name="estimate_bound")
     return sum((Pipeline([node], namespace=f"{arm}.adversarial",
                          inputs={"model": "adversarial_model", "train_images": "train_images",
-                                 "bound_masks": f"{arm}.adversarial.spurious_masks"},
+                                 "bound_masks": baseline_mining(arm, "spurious_masks")},
                          parameters={"params:evaluate", "params:runtime"})
                 for arm in own_mining_arms()), Pipeline([]))
 

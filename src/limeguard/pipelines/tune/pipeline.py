@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from limeguard.pipelines.shape import configured_arms, configured_tune_arm
+from limeguard.pipelines.shape import baseline_mining, configured_tune_arm
 from limeguard.pipelines.tune.nodes import report_study, run_study
 
 
@@ -10,9 +10,7 @@ def baseline_masks() -> str:
     """The masks the trials refine against: the AT baseline's mining by the arm tuned
     (``tune.arm``) when it mines the baseline itself, else the run's. An unknown arm reads the
     run's: the parameter check stops the run, naming ``tune.arm``, before any node."""
-    arm = configured_tune_arm()
-    own = arm is not None and configured_arms().get(arm, False)
-    return f"{arm}.adversarial.refinement_masks" if own else "adversarial.refinement_masks"
+    return baseline_mining(configured_tune_arm(), "refinement_masks")
 
 
 def create_pipeline(**kwargs) -> Pipeline:
