@@ -5,11 +5,12 @@ For each ``runtime.seed`` and each ``rounds.refine.masks`` (``oracle``: the plan
 needs (``kedro run --to-outputs``: baselines, mining, rounds, matched control, and per model the
 aligned / swapped / uncued test accuracy, and for the control and the last round AutoAttack on the
 uncued test images), copies each run's per-model JSON files aside, and writes a per-seed table with
-mean ± std. Finished runs are kept in ``<data root>/08_reporting/seeds/results.json``: a rerun
-skips them (delete an entry to rerun it). The seeds vary the models' initialisation (baselines are
-keyed by the seed); the splits and the cue stay fixed.
+mean ± std. Finished runs are kept beside the table (``<out>.json``, committed): a rerun skips
+them (delete an entry to rerun it), so the benchmark resumes across sessions. The seeds vary the
+models' initialisation (baselines are keyed by the seed); the splits and the cue stay fixed.
 
-    python benchmarks/planted_seeds.py [--env spurious] [--seeds 0 1 2] [--masks oracle mined]
+    python benchmarks/planted_seeds.py [--env spurious] [--arm transplant] [--seeds 0 1 2]
+        [--masks oracle mined] [--params runtime.num_threads=1]
         [--out benchmarks/results/planted_seeds.md]
 """
 
@@ -29,17 +30,24 @@ ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = 3
 
 
-def outputs(rounds: int) -> list[str]:
-    models = ["adversarial", "control", *(f"round_{k}" for k in range(1, rounds + 1))]
-    last = ["control.uncued_robustness", f"round_{rounds}.uncued_robustness"]
-    return [f"{m}.cue_reliance" for m in models] + last + ["adversarial.cue_recovery"]
+def round_names(arm: str, rounds: int) -> list[str]:
+    return [f"{arm}.round_{k}" for k in range(1, rounds + 1)]
 
 
-def run_once(env: str, seed: int, masks: str, data_root: Path, keep: Path) -> dict:
+def outputs(arm: str, rounds: int) -> list[str]:
+    models = ["adversarial", "control", *round_names(arm, rounds)]
+    last = ["control.uncued_robustness", f"{arm}.round_{rounds}.uncued_robustness"]
+    infos = [f"{name}.round_info" for name in round_names(arm, rounds)]
+    return [f"{m}.cue_reliance" for m in models] + last + infos + ["adversarial.cue_recovery"]
+
+
+def run_once(env: str, arm: str, seed: int, masks: str, data_root: Path, keep: Path,
+             extra: str) -> dict:
     """One kedro run; returns {model: {reliance..., autoattack_uncued}} and its wall time."""
     command = [str(ROOT / ".venv/bin/kedro"), "run", "--env", env,
-               "--to-outputs", ",".join(outputs(ROUNDS)),
-               "--params", f"runtime.seed={seed},rounds.refine.masks={masks},runtime.progress=false"]
+               "--to-outputs", ",".join(outputs(arm, ROUNDS)),
+               "--params", f"runtime.seed={seed},rounds.refine.masks={masks},runtime.progress=false"
+               + (f",{extra}" if extra else "")]
     environ = {**os.environ, "KEDRO_ENV": env, "KEDRO_DISABLE_TELEMETRY": "true",
                "DVC_NO_ANALYTICS": "1", "MPLBACKEND": "Agg", "TQDM_DISABLE": "1"}
     start = time.perf_counter()
@@ -57,14 +65,20 @@ def run_once(env: str, seed: int, masks: str, data_root: Path, keep: Path) -> di
         row = json.loads(reliance.read_text())
         shutil.copy(reliance, target / folder.name)
         robust = folder / "uncued_robustness.json"
-        if folder.name in ("control", f"round_{ROUNDS}") and robust.is_file():
+        if folder.name in ("control", f"{arm}.round_{ROUNDS}") and robust.is_file():
             row["autoattack_uncued"] = json.loads(robust.read_text())["autoattack_accuracy"]
             shutil.copy(robust, target / folder.name)
         recovery = folder / "cue_recovery.json"
         if folder.name == "adversarial" and recovery.is_file():
-            spurious = json.loads(recovery.read_text())["criteria"]["spurious"]
+            found = json.loads(recovery.read_text())
+            spurious = found["criteria"]["spurious"]
             row["mined_precision"], row["mined_recall"] = spurious["precision"], spurious["recall"]
+            row["searched"] = found.get("training_images")
             shutil.copy(recovery, target / folder.name)
+        info = folder / "round_info.json"
+        if folder.name.startswith(f"{arm}.round_") and info.is_file():
+            row["applied"] = json.loads(info.read_text()).get("applied_masks")
+            shutil.copy(info, target / folder.name)
         out["models"][folder.name] = row
         reliance.unlink()  # a later run reads only what it wrote itself
     return out
@@ -99,11 +113,28 @@ def summary(results: dict) -> list[str]:
 
 
 def mining(results: dict) -> list[str]:
-    lines = ["| masks | seed | precision | recall |", "|---|---|---|---|"]
+    lines = ["| masks | seed | probe images: precision | recall | training images (searched): "
+             "precision | recall | cued masked | uncued masked |", "|---|---|---|---|---|---|---|---|"]
     for (masks, seed), run in sorted(results.items()):
         r = run["models"].get("adversarial", {})
+        s = r.get("searched") or {}
         lines.append(f"| {masks} | {seed} | {pct(r.get('mined_precision'))} | "
-                     f"{pct(r.get('mined_recall'))} |")
+                     f"{pct(r.get('mined_recall'))} | {pct(s.get('precision'))} | "
+                     f"{pct(s.get('recall'))} | {pct(s.get('images_masked_cued'))} | "
+                     f"{pct(s.get('images_masked_uncued'))} |")
+    return lines
+
+
+def applied(results: dict) -> list[str]:
+    lines = ["| masks | seed | round | precision | recall | cued masked | uncued masked |",
+             "|---|---|---|---|---|---|---|"]
+    for (masks, seed), run in sorted(results.items()):
+        for model, r in run["models"].items():
+            a = r.get("applied")
+            if a:
+                lines.append(f"| {masks} | {seed} | {model} | {pct(a.get('precision'))} | "
+                             f"{pct(a.get('recall'))} | {pct(a.get('images_masked_cued'))} | "
+                             f"{pct(a.get('images_masked_uncued'))} |")
     return lines
 
 
@@ -119,23 +150,33 @@ def _mean_std(values: list[float | None]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--env", default="spurious")
+    parser.add_argument("--arm", default="transplant", help="the arm of rounds.arms whose rounds run")
     parser.add_argument("--data-root", default=None, help="the env's data root (default data/<env>)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--masks", nargs="+", default=["oracle", "mined"])
-    parser.add_argument("--out", default="benchmarks/results/planted_seeds.md")
+    parser.add_argument("--params", default="", help="more kedro --params (not seed or masks)")
+    parser.add_argument("--out", default=None,
+                        help="default benchmarks/results/planted_seeds.md (env spurious) or "
+                             "planted_seeds_<env>.md")
     args = parser.parse_args()
+    if args.out is None:
+        suffix = "" if args.env == "spurious" else f"_{args.env}"
+        args.out = f"benchmarks/results/planted_seeds{suffix}.md"
+    args.out = str(ROOT / args.out)
     if len(set(args.seeds)) != len(args.seeds):
         parser.error(f"--seeds: duplicates in {args.seeds}")
     data_root = ROOT / (args.data_root or f"data/{args.env}")
     keep = data_root / "08_reporting" / "seeds"
-    store = keep / "results.json"  # finished runs: an interrupted benchmark resumes after them
+    store = Path(args.out).with_suffix(".json")  # finished runs (committed beside the table): a
+    # rerun, in this session or a later one, resumes after them
     results = {tuple(json.loads(key)): run for key, run in
                (json.loads(store.read_text()) if store.is_file() else {}).items()}
     for seed in args.seeds:
         for masks in args.masks:
             if (masks, seed) in results:
                 continue
-            results[(masks, seed)] = run_once(args.env, seed, masks, data_root, keep)
+            results[(masks, seed)] = run_once(args.env, args.arm, seed, masks, data_root, keep,
+                                              args.params)
             store.write_text(json.dumps({json.dumps(list(k)): v for k, v in results.items()},
                                         indent=1))
             write(Path(args.out), args, results)
@@ -150,7 +191,8 @@ def write(path: Path, args: argparse.Namespace, results: dict) -> None:
              "(CIFAR-10 JPEG q75 mirror with the planted cue); gap = aligned - swapped.", "",
              "## Mean ± std over seeds", "", *summary(results), "", "## Per seed", "",
              *table(results), "", "## Mining of the AT baseline (spurious set vs the planted pixels)",
-             "", *mining(results), ""]
+             "", *mining(results), "", "## The masks each round applied to the training images "
+             "(accumulated; vs each image's own cue pixels)", "", *applied(results), ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
 
