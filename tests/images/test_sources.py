@@ -27,7 +27,7 @@ UNREACHABLE = "http://127.0.0.1:9/cifar-10-python.tar.gz"
 
 def _cfg(**kw) -> SourceConfig:
     base = dict(root="/nonexistent", mirror_archive="/nonexistent.tar.gz",
-                mirror_checksums="/nonexistent.sums", download_url=UNREACHABLE)
+                mirror_checksums="/nonexistent.sums", download_url=UNREACHABLE, decoded_cache=None)
     return SourceConfig(**{**base, **kw})
 
 

@@ -39,6 +39,8 @@ class SourceConfig:
         channels: 1 (grayscale) or 3 (RGB); null: the dataset's own (Fashion-MNIST 1, else 3).
         test_fraction: ``image_folder``: share of each class held out as the test pool (not used
             when the folder holds ``train/`` and ``test/``: a given split).
+        decoded_cache: folder keeping the JPEG mirror's decoded pixels, keyed by the archive's
+            sha256 (``images/decoded_cache.py``); ``~`` expands; null decodes on every run.
     """
 
     dataset: str = "cifar10"
@@ -53,6 +55,7 @@ class SourceConfig:
     image_size: int | None = None
     channels: int | None = None
     test_fraction: float = 0.2
+    decoded_cache: str | None = "~/.cache/limeguard"
 
     def __post_init__(self) -> None:
         known = DATASETS + OTHER_DATASETS

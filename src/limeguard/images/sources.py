@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from limeguard.images.decoded_cache import cached_pools
 from limeguard.images.imageset import ImageSet, from_uint8_nhwc
 from limeguard.images.source_config import (  # noqa: F401 - re-exported
     DATASETS,
@@ -224,7 +225,8 @@ def verify_sha256(archive: Path, checksums: Path) -> str:
 
 
 def read_jpeg_mirror(cfg: SourceConfig) -> tuple[ImageSet, ImageSet]:
-    """The offline CIFAR-10 JPEG q75 mirror, read in place after its sha256 is verified."""
+    """The offline CIFAR-10 JPEG q75 mirror, read in place after its sha256 is verified (its
+    decoded pixels from ``cfg.decoded_cache`` when a copy for that sha256 is there)."""
     archive, sums = Path(cfg.mirror_archive), Path(cfg.mirror_checksums)
     if cfg.dataset != "cifar10":
         raise _Unavailable("the JPEG mirror holds CIFAR-10 only")
@@ -232,8 +234,9 @@ def read_jpeg_mirror(cfg: SourceConfig) -> tuple[ImageSet, ImageSet]:
         raise _Unavailable(f"{archive} does not exist")
     if not sums.is_file():
         raise DataSourceError(f"{sums}: checksum file missing; refusing an unverified archive")
-    verify_sha256(archive, sums)
-    return read_jpeg_tarball(archive, CIFAR10_CLASSES)
+    digest = verify_sha256(archive, sums)
+    return cached_pools(cfg.decoded_cache, "cifar10-jpeg", digest,
+                        lambda: read_jpeg_tarball(archive, CIFAR10_CLASSES))
 
 
 def read_jpeg_tarball(archive: Path, classes: tuple[str, ...]) -> tuple[ImageSet, ImageSet]:
