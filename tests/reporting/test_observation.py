@@ -45,3 +45,22 @@ def test_no_section_without_comparisons() -> None:
     report = build_report(run_inputs(), ReportConfig())
     assert "observation, measured" not in report.markdown
     assert "confined_attack" not in report.metrics
+
+
+def test_an_arms_own_mining_of_the_baseline_has_its_rows_after_the_baseline() -> None:
+    """The paper arm mines the AT baseline itself (``paper.adversarial``): its own spurious set's
+    comparison is shown and recorded beside the run's."""
+    inputs = run_inputs()
+    models = {name: dataclasses.replace(result, confined=comparison())
+              if name in ("adversarial", "round_2") else result
+              for name, result in inputs.models.items()}
+    own = comparison()
+    own["criteria"]["spurious"] = criterion(0.55, 0.57, -0.02, 0.06, "inside the noise")
+    baseline = dataclasses.replace(inputs.models["adversarial"], confined=own)
+    report = build_report(dataclasses.replace(inputs, models=models,
+                                              arm_baselines={"paper": baseline}), ReportConfig())
+    assert list(report.metrics["confined_attack"]) == ["adversarial", "paper.adversarial", "round_2"]
+    assert report.metrics["confined_attack"]["paper.adversarial"]["spurious"]["verdict"] == \
+        "inside the noise"
+    assert ("| paper.adversarial | spurious | 90 | 8 / 2 | 10.0 | 55.0 | 57.0 | +2.0 [-2.0, +6.0] "
+            "| inside the noise |") in report.markdown

@@ -16,8 +16,14 @@ from limeguard.reporting.view import RunView
 
 
 def comparisons(view: RunView) -> dict[str, Mapping[str, Any]]:
-    """Mined model -> its confined-attack comparison (first seed), in the report's model order."""
-    found = {name: view.models[name][0].confined for name in view.ordered}
+    """Mined model -> its confined-attack comparison (first seed), in the report's model order;
+    the AT baseline as each arm that mines it itself mined it (``<arm>.adversarial``: its own
+    spurious set) right after the AT baseline."""
+    order = view.ordered
+    at = order.index(view.cfg.adversarial) + 1 if view.cfg.adversarial in order else len(order)
+    results = {**view.models, **view.arm_baselines}
+    names = [*order[:at], *view.arm_baselines, *order[at:]]
+    found = {name: results[name][0].confined for name in names}
     return {name: comp for name, comp in found.items()
             if comp is not None and comp.get("enabled", True)}
 
@@ -53,7 +59,8 @@ def section(view: RunView) -> str:
         f"its {level:g}% bootstrap interval: above 0, the flagged pixels are the more vulnerable. "
         "*Left out*: images where the criterion flagged nothing / with too few unflagged pixels "
         "to match. *No image broken*: neither attack changed a prediction (the interval [0, 0] says "
-        "nothing). *spurious* is the set refinement uses; *planted cue* (planted-cue runs) "
+        "nothing). *spurious* is the set refinement uses (on `<arm>.adversarial`, the AT baseline "
+        "as an arm that mines it itself mined it, that arm's own set); *planted cue* (planted-cue runs) "
         "attacks the cue's own pixels, the known answer. First seed only.")
     table = md_table(["mined model", "criterion", "images", "left out", "pixels flagged (%)",
                       "robust, flagged (%)", "robust, random (%)", "difference (points)",

@@ -45,6 +45,8 @@ class RunView:
         arm_start: the name in ``stats`` and ``bounds`` whose mining and bound claims (d) and (e)
             start from: ``<arm>.adversarial`` in the view of an arm that mines the AT baseline
             itself; empty: the adversarial baseline.
+        arm_baselines: ``<arm>.adversarial`` -> per-seed results: the AT baseline as an arm
+            that mines it itself mined it (its mining, bound and confined attack).
     """
 
     models: dict[str, tuple[ModelResults, ...]]
@@ -61,6 +63,7 @@ class RunView:
     arms: dict[str, list[str]] = field(default_factory=dict)
     applicability: Applicability = field(default_factory=Applicability)
     arm_start: str = ""
+    arm_baselines: dict[str, tuple[ModelResults, ...]] = field(default_factory=dict)
 
     @property
     def spurious_start(self) -> str:
@@ -104,8 +107,9 @@ def build_view(inputs: ReportInputs, cfg: ReportConfig) -> RunView:
     """Check the inputs and compute the headline numbers of every model."""
     check_manifest(inputs.manifest)
     models = normalize_models(inputs.models, cfg)
-    measured = {**models, **{f"{arm}.{cfg.adversarial}": tuple(runs) if isinstance(runs, Sequence)
-                             else (runs,) for arm, runs in inputs.arm_baselines.items()}}
+    arm_baselines = {f"{arm}.{cfg.adversarial}": tuple(runs) if isinstance(runs, Sequence)
+                     else (runs,) for arm, runs in inputs.arm_baselines.items()}
+    measured = {**models, **arm_baselines}
     eps = cfg.headline_eps_255
     return RunView(
         models=models,
@@ -120,6 +124,7 @@ def build_view(inputs: ReportInputs, cfg: ReportConfig) -> RunView:
         manifest=inputs.manifest,
         cfg=cfg,
         applicability=inputs.applicability,
+        arm_baselines=arm_baselines,
     )
 
 
