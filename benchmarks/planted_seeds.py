@@ -81,7 +81,34 @@ def run_once(env: str, arm: str, seed: int, masks: str, data_root: Path, keep: P
             shutil.copy(info, target / folder.name)
         out["models"][folder.name] = row
         reliance.unlink()  # a later run reads only what it wrote itself
+    out["searched_by_class"] = searched_by_class(data_root)
     return out
+
+
+def searched_by_class(data_root: Path) -> dict[str, dict] | None:
+    """Per class, the recovery of the masks the AT baseline's mask transfer handed the training
+    images (``adversarial/refinement_masks``) against each image's own cue pixels: which classes'
+    cues the model's reliance let mining find. None when the run wrote no such masks."""
+    import torch
+
+    from limeguard.datasets.tensors import TensorsDataset
+    from limeguard.explain.groundtruth import mask_recovery
+    from limeguard.images.spurious import cue_pixel_masks
+
+    path = data_root / "07_model_output" / "adversarial" / "refinement_masks.safetensors"
+    if not path.is_file():
+        return None
+    masks = TensorsDataset(str(path)).load()
+    cue = TensorsDataset(str(data_root / "05_model_input" / "spurious_cue.safetensors")).load()
+    train = TensorsDataset(str(data_root / "05_model_input" / "train_images.safetensors")).load()
+    keep = torch.isin(masks["image_ids"], train["ids"])
+    ids, found = masks["image_ids"][keep], masks["image_masks"][keep].bool()
+    labels = train["labels"][train["ids"].argsort()][torch.searchsorted(
+        train["ids"].sort().values, ids)]
+    truth = cue_pixel_masks(cue, labels, ids, cue["train_cued_ids"])
+    names = cue["__meta__"].get("classes") or []
+    return {names[c] if c < len(names) else str(c): mask_recovery(found[labels == c], truth[labels == c])
+            for c in labels.unique().tolist()}
 
 
 def pct(value: float | None) -> str:
@@ -122,6 +149,15 @@ def mining(results: dict) -> list[str]:
                      f"{pct(r.get('mined_recall'))} | {pct(s.get('precision'))} | "
                      f"{pct(s.get('recall'))} | {pct(s.get('images_masked_cued'))} | "
                      f"{pct(s.get('images_masked_uncued'))} |")
+    return lines
+
+
+def by_class(results: dict) -> list[str]:
+    lines = ["| masks | seed | class | precision | recall | cued masked |", "|---|---|---|---|---|---|"]
+    for (masks, seed), run in sorted(results.items()):
+        for cls, r in (run.get("searched_by_class") or {}).items():
+            lines.append(f"| {masks} | {seed} | {cls} | {pct(r.get('precision'))} | "
+                         f"{pct(r.get('recall'))} | {pct(r.get('images_masked_cued'))} |")
     return lines
 
 
@@ -191,7 +227,8 @@ def write(path: Path, args: argparse.Namespace, results: dict) -> None:
              "(CIFAR-10 JPEG q75 mirror with the planted cue); gap = aligned - swapped.", "",
              "## Mean ± std over seeds", "", *summary(results), "", "## Per seed", "",
              *table(results), "", "## Mining of the AT baseline (spurious set vs the planted pixels)",
-             "", *mining(results), "", "## The masks each round applied to the training images "
+             "", *mining(results), "", "### The searched masks per class (training images)", "",
+             *by_class(results), "", "## The masks each round applied to the training images "
              "(accumulated; vs each image's own cue pixels)", "", *applied(results), ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
