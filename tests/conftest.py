@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
 import pickle
 import tarfile
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,9 @@ os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TQDM_DISABLE", "1")
+# the decoded mirror's copies (data.source.decoded_cache: auto) go to a folder of the tests' own,
+# kept between sessions (a copy is keyed by its archive's sha256), not to the user's cache
+os.environ.setdefault("LIMEGUARD_CACHE_DIR", str(Path(tempfile.gettempdir()) / f"limeguard-tests-{os.getuid()}"))
 # `make test` runs the suite on pytest-xdist workers: split the cores between them, for torch here
 # and in every kedro/dvc process a test starts (torch reads OMP_NUM_THREADS when it is imported)
 XDIST_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
@@ -74,7 +79,9 @@ def write_jpeg_mirror(path: Path, classes: tuple[str, ...], train_per_class: int
     """A tarball in the mirror's layout (``train/<class>/NNNN.jpg``) plus its SHA256SUMS."""
     from PIL import Image
 
-    with tarfile.open(path, "w:gz") as tar:
+    # gzip's header stamps the time unless told otherwise: mtime 0 keeps the archive's bytes (its
+    # sha256, the decoded cache's key) the same in every session
+    with gzip.GzipFile(path, "wb", mtime=0) as packed, tarfile.open(fileobj=packed, mode="w") as tar:
         for split, n in (("train", train_per_class), ("test", test_per_class)):
             images = smooth_images(n * len(classes), seed=len(split))
             for c, cls in enumerate(classes):

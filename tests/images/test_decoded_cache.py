@@ -77,6 +77,30 @@ def test_no_folder_decodes_every_time(mirror_fixture) -> None:
     assert decode.calls == 2
 
 
-@pytest.mark.parametrize("value", [None, "~/somewhere"])
+@pytest.mark.parametrize("value", [None, "auto", "~/somewhere"])
 def test_the_setting_parses(value) -> None:
     assert SourceConfig(decoded_cache=value).decoded_cache == value
+
+
+def test_auto_is_the_env_var_then_xdg_then_home(monkeypatch, tmp_path) -> None:
+    from limeguard.images.decoded_cache import cache_folder
+
+    monkeypatch.setenv("LIMEGUARD_CACHE_DIR", str(tmp_path / "mine"))
+    assert cache_folder("auto") == tmp_path / "mine"
+    monkeypatch.delenv("LIMEGUARD_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_folder("auto") == tmp_path / "xdg" / "limeguard"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_folder("auto") == tmp_path / "home" / ".cache" / "limeguard"
+    assert cache_folder("~/x") == tmp_path / "home" / "x"
+
+
+def test_the_fixture_mirror_has_the_same_bytes_every_time(tmp_path) -> None:
+    from tests.conftest import write_jpeg_mirror
+
+    for name in "ab":
+        (tmp_path / name).mkdir()
+    a = write_jpeg_mirror(tmp_path / "a" / "m.tar.gz", CLASSES, 2, 1)
+    b = write_jpeg_mirror(tmp_path / "b" / "m.tar.gz", CLASSES, 2, 1)
+    assert a.read_bytes() == b.read_bytes()

@@ -62,4 +62,5 @@ def test_variant_writes_cue_sets_and_report_section(planted_run: Path) -> None:
     assert "paper.round_1" in metrics["planted_cue"]["uncued_robustness"]
     assert "AutoAttack, uncued" in report
     assert "## The paper's observation, measured" in report and "| planted cue |" in report
-    assert set(metrics["confined_attack"]) == {"adversarial", "transplant.round_1", "paper.round_1"}
+    assert set(metrics["confined_attack"]) == {"adversarial", "paper.adversarial",
+                                               "transplant.round_1", "paper.round_1"}

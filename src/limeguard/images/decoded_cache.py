@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from limeguard.safetensors_io import dump
 log = logging.getLogger(__name__)
 
 FORMAT = "1"
+AUTO = "auto"  # $LIMEGUARD_CACHE_DIR, else $XDG_CACHE_HOME/limeguard, else ~/.cache/limeguard
 SPLITS = ("train", "test")
 Pools = tuple[ImageSet, ImageSet]
 
@@ -34,7 +36,7 @@ def cached_pools(folder: str | None, name: str, digest: str, decode: Callable[[]
     ``digest`` (the archive's sha256), else decoded and saved there. ``folder`` None: no copy."""
     if folder is None:
         return decode()
-    path = Path(folder).expanduser() / f"{name}-{digest[:16]}.safetensors"
+    path = cache_folder(folder) / f"{name}-{digest[:16]}.safetensors"
     pools = _read(path, digest)
     if pools is not None:
         log.info("data: decoded images read from %s", path)
@@ -45,6 +47,16 @@ def cached_pools(folder: str | None, name: str, digest: str, decode: Callable[[]
     except OSError as err:
         log.warning("data: could not save the decoded images to %s (%s); decoding every run", path, err)
     return pools
+
+
+def cache_folder(folder: str) -> Path:
+    """``folder`` with ``~`` expanded; ``auto``: ``$LIMEGUARD_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/limeguard``, else ``~/.cache/limeguard``."""
+    if folder != AUTO:
+        return Path(folder).expanduser()
+    if os.environ.get("LIMEGUARD_CACHE_DIR"):
+        return Path(os.environ["LIMEGUARD_CACHE_DIR"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "limeguard"
 
 
 def _encode(pools: Pools, digest: str) -> bytes:

@@ -40,7 +40,8 @@ class SourceConfig:
         test_fraction: ``image_folder``: share of each class held out as the test pool (not used
             when the folder holds ``train/`` and ``test/``: a given split).
         decoded_cache: folder keeping the JPEG mirror's decoded pixels, keyed by the archive's
-            sha256 (``images/decoded_cache.py``); ``~`` expands; null decodes on every run.
+            sha256 (``images/decoded_cache.py``); ``auto``: ``$LIMEGUARD_CACHE_DIR``, else
+            ``$XDG_CACHE_HOME/limeguard``, else ``~/.cache/limeguard``; null decodes every run.
     """
 
     dataset: str = "cifar10"
@@ -55,7 +56,7 @@ class SourceConfig:
     image_size: int | None = None
     channels: int | None = None
     test_fraction: float = 0.2
-    decoded_cache: str | None = "~/.cache/limeguard"
+    decoded_cache: str | None = "auto"
 
     def __post_init__(self) -> None:
         known = DATASETS + OTHER_DATASETS
