@@ -64,12 +64,17 @@ def kill_when(project: Path, params: str, trigger: Trigger, timeout: float = 180
     with log.open("w") as out:
         proc = subprocess.Popen([str(KEDRO), *RUN, "--params", params], cwd=project, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
-    deadline, root = time.monotonic() + timeout, data_root(project)
+    deadline, root, raw = time.monotonic() + timeout, data_root(project), ""
     try:
-        while not trigger(" ".join(log.read_text().split()), root):
-            assert proc.poll() is None, f"the run ended before the kill:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, "the kill point was never reached"
-            time.sleep(0.02)
+        with log.open() as reader:  # only what is new (and 300 characters before it, where a
+            while True:             # wrapped phrase may start) is searched: the run shares the cores
+                start = max(0, len(raw) - 300)
+                raw += reader.read()
+                if trigger(" ".join(raw[start:].split()), root):
+                    break
+                assert proc.poll() is None, f"the run ended before the kill:\n{raw[-3000:]}"
+                assert time.monotonic() < deadline, "the kill point was never reached"
+                time.sleep(0.02)
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.kill()
