@@ -94,6 +94,7 @@ def searched_by_class(data_root: Path) -> dict[str, dict] | None:
     from limeguard.datasets.tensors import TensorsDataset
     from limeguard.explain.groundtruth import mask_recovery
     from limeguard.images.spurious import cue_pixel_masks
+    from limeguard.safetensors_io import META_KEY
 
     path = data_root / "07_model_output" / "adversarial" / "refinement_masks.safetensors"
     if not path.is_file():
@@ -106,7 +107,7 @@ def searched_by_class(data_root: Path) -> dict[str, dict] | None:
     labels = train["labels"][train["ids"].argsort()][torch.searchsorted(
         train["ids"].sort().values, ids)]
     truth = cue_pixel_masks(cue, labels, ids, cue["train_cued_ids"])
-    names = cue["__meta__"].get("classes") or []
+    names = cue[META_KEY].get("classes") or []
     return {names[c] if c < len(names) else str(c): mask_recovery(found[labels == c], truth[labels == c])
             for c in labels.unique().tolist()}
 

@@ -9,9 +9,15 @@ import pytest
 import torch
 
 from limeguard.images.decoded_cache import cached_pools
-from limeguard.images.sources import SourceConfig, load_cifar, read_jpeg_tarball
-
-CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+from limeguard.images.sources import (
+    CIFAR10_CLASSES as CLASSES,
+)
+from limeguard.images.sources import (
+    SourceConfig,
+    load_cifar,
+    read_jpeg_tarball,
+    verify_sha256,
+)
 
 
 def _cfg(mirror: Path, cache: Path | None) -> SourceConfig:
@@ -37,14 +43,16 @@ class Decoder:
 
 
 def test_the_copy_gives_the_decoded_images_without_decoding(mirror_fixture, tmp_path) -> None:
+    cache = str(tmp_path / "cache")
+    digest = verify_sha256(mirror_fixture, mirror_fixture.parent / "SHA256SUMS")
     decoded = load_cifar(_cfg(mirror_fixture, None))
     first = load_cifar(_cfg(mirror_fixture, tmp_path / "cache"))
     assert len(list((tmp_path / "cache").glob("cifar10-jpeg-*.safetensors"))) == 1
     decode = Decoder(mirror_fixture)
-    digest = next((tmp_path / "cache").iterdir()).stem.split("-")[-1]
-    again = cached_pools(str(tmp_path / "cache"), "cifar10-jpeg", digest + "x" * 48, decode)
-    assert decode.calls == 1  # another digest: not this copy
-    second = load_cifar(_cfg(mirror_fixture, tmp_path / "cache"))
+    second = cached_pools(cache, "cifar10-jpeg", digest, decode)
+    assert decode.calls == 0  # this archive's copy: read, not decoded
+    again = cached_pools(cache, "cifar10-jpeg", digest[:16] + "0" * 48, decode)
+    assert decode.calls == 1  # another archive (same file name): not this copy
     _same(decoded, first)
     _same(decoded, second)
     _same(decoded, again)
