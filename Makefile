@@ -19,7 +19,7 @@ export KEDRO_LOGGING_CONFIG := conf/logging.yml
 # the env of every kedro (and dvc) command: the DAG's shape and the parameters come from its conf
 export KEDRO_ENV := $(ENV)
 
-.PHONY: install run paper-smoke bench test test-fast lint clean-data check-python
+.PHONY: install run paper-smoke bench bench-resume test test-fast lint clean-data check-python
 
 # the venv's interpreter when it exists, else $(PYTHON): 3.11, or stop with what to do
 check-python:
@@ -59,6 +59,11 @@ paper-smoke: install
 # the benchmark scale: the job on 3 seeds, AutoAttack on 5,000 test images (files under data/bench/)
 bench: install
 	KEDRO_ENV=bench $(KEDRO) run --pipelines seeds --env bench
+
+# the same after an interruption (same code and parameters): nodes whose saved outputs all exist are
+# skipped (Kedro's --only-missing-outputs), an interrupted training resumes from its checkpoint
+bench-resume: install
+	KEDRO_ENV=bench $(KEDRO) run --pipelines seeds --env bench --only-missing-outputs
 
 # the suite on one pytest-xdist worker per core (tests that share a finished run stay on one
 # worker: the plugin tests/xdist_groups.py); TEST_WORKERS=0 runs it in this process

@@ -145,3 +145,11 @@ def test_run_keeps_an_explicit_pipeline() -> None:
     done = make(PROJECT_ROOT, "-n", "run", "ENV=decoy_fmnist", "PIPELINE=data")
     assert done.returncode == 0, done.stderr
     assert "kedro run --pipelines data --env decoy_fmnist" in done.stdout
+
+
+def test_bench_resume_is_the_bench_skipping_nodes_whose_outputs_exist() -> None:
+    """`make bench-resume` (dry run): `make bench`'s command with Kedro's --only-missing-outputs."""
+    bench = make(PROJECT_ROOT, "-n", "bench").stdout.splitlines()[-1]
+    resume = make(PROJECT_ROOT, "-n", "bench-resume").stdout.splitlines()[-1]
+    assert bench.endswith("kedro run --pipelines seeds --env bench")
+    assert resume == f"{bench} --only-missing-outputs"
