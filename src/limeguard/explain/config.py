@@ -20,6 +20,7 @@ from limeguard.config import (
     check_seed,
 )
 from limeguard.evaluation.config import ConfinedConfig
+from limeguard.explain.propagate import PropagateConfig
 
 ENGINES = ("lime", "batched")
 CRITERIA = ("irrelevant", "sensitive", "unstable", "transplant")
@@ -267,6 +268,8 @@ class TransferConfig:
             stays at one place per class).
         screen_recipients, top_k, recipients: the transplant test's settings in the search.
         dilate: pixels a flagged region grows by (0: the superpixels as they are).
+        propagate: the found content carried to the images of its class where the search missed
+            it (``explain.propagate``; search mode only).
     """
 
     mode: str = "search"
@@ -274,6 +277,7 @@ class TransferConfig:
     top_k: int = 2
     recipients: int = 8
     dilate: int = 0
+    propagate: PropagateConfig = field(default_factory=PropagateConfig)
 
     def __post_init__(self) -> None:
         check_choice("mode", self.mode, TRANSFER_MODES)

@@ -7,7 +7,9 @@ the probe images, the transplant test runs on every image of the classes it flag
 settings (one screening recipient, two candidates, eight recipients), with the probe set's
 threshold as a floor. It looks for what mining found (the model's reliance on a region whose
 content raises its class on other classes' images), not for a shape or a place, so it carries any
-cue the transplant test can flag. Mining that flags nothing costs nothing here.
+cue the transplant test can flag. Then ``explain.propagate`` carries the content that recurs in a
+class's found regions to the images of the class where the search missed it (a cue the model uses
+on some images only). Mining that flags nothing costs nothing here.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from limeguard.explain.config import MineParams, MiningConfig, TransferConfig
+from limeguard.explain.propagate import propagate_masks
 from limeguard.explain.reports import pixel_masks
 from limeguard.explain.segmentation import segment_images
 from limeguard.explain.transplant import transplant_scores
@@ -84,13 +87,21 @@ def refinement_masks(model: nn.Module, masks: dict[str, Any], images: ImageSet, 
     classes = flagged_classes(masks["labels"], masks["pixel_masks"])
     found = torch.zeros((len(images), *images.images.shape[2:]), dtype=torch.bool)
     ids = images.ids
+    searched = found
     if cfg.transfer.mode == "search" and len(classes):
         floor = float(meta.get("thresholds", {}).get("transplant", 0.0))
-        found = search_masks(model, images.images, images.labels, ids.tolist(), classes,
-                             cfg.mining, cfg.transfer, floor, device)
+        searched = search_masks(model, images.images, images.labels, ids.tolist(), classes,
+                                cfg.mining, cfg.transfer, floor, device)
+        found = propagate_masks(images.images, images.labels, searched, classes,
+                                cfg.transfer.propagate)
     elif cfg.transfer.mode == "class":
-        ids, found = ids[:0], found[:0]
+        ids, found, searched = ids[:0], found[:0], found[:0]
     meta["transfer"] = {"mode": cfg.transfer.mode, "flagged_classes": classes.tolist(),
-                        "images": len(ids), "images_masked": int(found.flatten(1).any(1).sum()),
+                        "images": len(ids), "images_masked": _masked(found),
+                        "images_masked_by_propagation": _masked(found) - _masked(searched),
                         "pixel_share": float(found.float().mean()) if found.numel() else 0.0}
     return {**masks, "image_ids": ids, "image_masks": found.to(torch.uint8), META_KEY: meta}
+
+
+def _masked(masks: torch.Tensor) -> int:
+    return int(masks.flatten(1).any(1).sum())
