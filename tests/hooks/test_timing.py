@@ -35,6 +35,21 @@ def test_node_times_and_commits_merge_across_runs(tmp_path: Path, monkeypatch: p
     assert record["a"]["finished"].endswith("+00:00")
 
 
+def test_nodes_no_pipeline_has_any_more_are_dropped(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(timing, "_commit", lambda: "abc123")
+    monkeypatch.setattr(timing, "_registered_node_names", lambda: frozenset({"a", "kept"}))
+    catalog = _catalog(tmp_path)
+    catalog.save("node_timings", {"kept": 1.0, "round_1.refine_round": 2.0})
+    catalog.save("node_record", {"round_1.refine_round": {"seconds": 2.0}})
+    hooks, node = TimingHooks(), SimpleNamespace(name="a")
+    hooks.before_pipeline_run({}, None, catalog)
+    hooks.before_node_run(node)
+    hooks.after_node_run(node, catalog)
+    assert set(catalog.load("node_timings")) == {"kept", "a"}
+    assert set(catalog.load("node_record")) == {"a"}
+
+
 def test_a_worker_without_before_pipeline_run_records_too(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(timing, "_commit", lambda: "abc123")

@@ -12,15 +12,19 @@ from limeguard.locking import file_lock
 
 class TimingHooks:
     """Record every node's wall time in the ``node_timings`` dataset, and when it finished at which
-    commit in ``node_record`` (both merged across runs)."""
+    commit in ``node_record`` (both merged across runs: each DVC stage is a run of its own). A node
+    that no registered pipeline has any more (a renamed or removed node of an older DAG) is dropped
+    from both, so that they describe the DAG the project builds now."""
 
     def __init__(self) -> None:
         self._catalog: Any = None
         self._started: dict[str, float] = {}
+        self._known: frozenset[str] | None = None
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         self._catalog = catalog if "node_timings" in catalog else None
+        self._known = _registered_node_names()
 
     @hook_impl
     def before_node_run(self, node: Any) -> None:
@@ -47,6 +51,8 @@ class TimingHooks:
         """Set ``key`` in the JSON dataset ``dataset``, keeping what earlier nodes and runs wrote."""
         with file_lock(getattr(self._catalog.get(dataset), "_filepath", None)):
             record = self._catalog.load(dataset) if self._catalog.exists(dataset) else {}
+            if self._known is not None:
+                record = {k: v for k, v in record.items() if k in self._known}
             record[key] = value
             self._catalog.save(dataset, record)
 
@@ -55,6 +61,17 @@ def _utc_now() -> str:
     import datetime as dt
 
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _registered_node_names() -> frozenset[str] | None:
+    """Every node name of every registered pipeline; None outside a configured Kedro project."""
+    from kedro.framework.project import pipelines
+
+    try:
+        names = frozenset(n.name for p in pipelines.values() for n in p.nodes)
+    except Exception:  # noqa: BLE001 - no project configured (a bare catalog, a unit test)
+        return None
+    return names or None  # an unconfigured project registers nothing
 
 
 @functools.cache
