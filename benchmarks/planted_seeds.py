@@ -217,6 +217,8 @@ def main() -> None:
             store.write_text(json.dumps({json.dumps(list(k)): v for k, v in results.items()},
                                         indent=1))
             write(Path(args.out), args, results)
+    if results:  # the table of every finished run, also when this call ran none
+        write(Path(args.out), args, results)
 
 
 def write(path: Path, args: argparse.Namespace, results: dict) -> None:
