@@ -20,6 +20,8 @@ def _catalog(root: Path) -> DataCatalog:
 
 def test_node_times_and_commits_merge_across_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(timing, "_commit", lambda: "abc123")
+    # the registry of whatever project an earlier test configured in this process must not prune
+    monkeypatch.setattr(timing, "_registered_node_names", lambda: None)
     catalog = _catalog(tmp_path)
     catalog.save("node_timings", {"earlier_node": 1.0})
     hooks = TimingHooks()
