@@ -122,9 +122,10 @@ def _recurring(images: torch.Tensor, labels: torch.Tensor, found: torch.Tensor, 
 
 def _close(queries: torch.Tensor, pool: torch.Tensor, tolerance: float) -> torch.Tensor:
     """(Q, R) bool: L-infinity distance at most ``tolerance``, in chunks of queries."""
+    if not len(queries):
+        return torch.zeros((0, len(pool)), dtype=torch.bool)
     return torch.cat([torch.cdist(q, pool, p=float("inf")) <= tolerance + 1e-6
-                      for q in queries.split(256)]) if len(queries) else \
-        torch.zeros((0, len(pool)), dtype=torch.bool)
+                      for q in queries.split(256)])
 
 
 def _distinct(contents: torch.Tensor, tolerance: float) -> torch.Tensor:
@@ -138,9 +139,8 @@ def _distinct(contents: torch.Tensor, tolerance: float) -> torch.Tensor:
 
 def _hits(images: torch.Tensor, prototypes: torch.Tensor, cfg: PropagateConfig) -> torch.Tensor:
     """(N, L) bool: the windows of ``images`` matching any of ``prototypes``."""
-    return torch.cat([_close(w, prototypes, cfg.tolerance).any(1)[None]
-                      for w in _windows(images, cfg.window)]) if len(images) else \
-        torch.zeros((0, 0), dtype=torch.bool)
+    return torch.stack([_close(w, prototypes, cfg.tolerance).any(1)
+                        for w in _windows(images, cfg.window)])
 
 
 def _rate(images: torch.Tensor, prototypes: torch.Tensor, cfg: PropagateConfig) -> torch.Tensor:
