@@ -76,10 +76,13 @@ def propagate_masks(images: torch.Tensor, labels: torch.Tensor, found: torch.Ten
         return out
     g = torch.Generator().manual_seed(cfg.seed)
     for c in classes.tolist():
-        prototypes = _recurring(images, labels, found, c, cfg, g)
-        if len(prototypes):
-            members = (labels == c).nonzero().flatten()
-            out[members] |= _matched(images[members], prototypes, cfg)
+        candidates = _recurring(images, labels, found, c, cfg, g)
+        if not len(candidates):
+            continue
+        members = (labels == c).nonzero().flatten()
+        hits = _window_hits(images[members], candidates, cfg)  # (M, L, P), reused below
+        tied = _tied(hits, images, labels, c, candidates, cfg, g)
+        out[members] |= _covered(hits[:, :, tied].any(2), images.shape[-2:], cfg.window)
     log.info("mask propagation: %d images newly masked",
              int((out.flatten(1).any(1) & ~found.flatten(1).any(1)).sum()))
     return out
@@ -97,7 +100,7 @@ def _inside(masks: torch.Tensor, k: int) -> torch.Tensor:
 
 def _recurring(images: torch.Tensor, labels: torch.Tensor, found: torch.Tensor, c: int,
                cfg: PropagateConfig, g: torch.Generator) -> torch.Tensor:
-    """(P, C*k*k) the class's found contents that recur and are tied to it (may be empty)."""
+    """(P, C*k*k) the class's found contents that recur in ``min_images`` of its found images."""
     k, empty = cfg.window, torch.zeros((0, images.shape[1] * cfg.window ** 2))
     mine = ((labels == c) & found.flatten(1).any(1)).nonzero().flatten()
     if len(mine) < cfg.min_images:
@@ -110,14 +113,19 @@ def _recurring(images: torch.Tensor, labels: torch.Tensor, found: torch.Tensor, 
     seen = torch.zeros((len(pick), len(mine)), dtype=torch.bool)
     seen.index_put_((torch.arange(len(pick))[:, None].expand_as(close)[close],
                      owner[None, :].expand_as(close)[close]), torch.tensor(True))
-    recurring = _distinct(pool[pick][seen.sum(1) >= cfg.min_images], cfg.tolerance)
-    if not len(recurring):
-        return empty
-    own = _rate(images[labels == c], recurring, cfg)
+    return _distinct(pool[pick][seen.sum(1) >= cfg.min_images], cfg.tolerance)
+
+
+def _tied(hits: torch.Tensor, images: torch.Tensor, labels: torch.Tensor, c: int,
+          candidates: torch.Tensor, cfg: PropagateConfig, g: torch.Generator) -> torch.Tensor:
+    """(P,) bool: the candidates occurring ``contrast`` times as often on the class's images
+    (``hits``) as on drawn images of the other classes."""
+    own = hits.any(1).float().mean(0)
     others = (labels != c).nonzero().flatten()
     others = others[torch.randperm(len(others), generator=g)[: cfg.reference_images]]
-    elsewhere = _rate(images[others], recurring, cfg) if len(others) else torch.zeros(len(own))
-    return recurring[own >= cfg.contrast * elsewhere.clamp_min(1.0 / max(len(others), 1))]
+    elsewhere = (_window_hits(images[others], candidates, cfg).any(1).float().mean(0)
+                 if len(others) else torch.zeros(len(own)))
+    return own >= cfg.contrast * elsewhere.clamp_min(1.0 / max(len(others), 1))
 
 
 def _close(queries: torch.Tensor, pool: torch.Tensor, tolerance: float) -> torch.Tensor:
@@ -137,21 +145,13 @@ def _distinct(contents: torch.Tensor, tolerance: float) -> torch.Tensor:
     return torch.stack(kept) if kept else contents[:0]
 
 
-def _hits(images: torch.Tensor, prototypes: torch.Tensor, cfg: PropagateConfig) -> torch.Tensor:
-    """(N, L) bool: the windows of ``images`` matching any of ``prototypes``."""
-    return torch.stack([_close(w, prototypes, cfg.tolerance).any(1)
-                        for w in _windows(images, cfg.window)])
+def _window_hits(images: torch.Tensor, candidates: torch.Tensor,
+                 cfg: PropagateConfig) -> torch.Tensor:
+    """(N, L, P) bool: which windows of ``images`` match which candidate."""
+    return torch.stack([_close(w, candidates, cfg.tolerance) for w in _windows(images, cfg.window)])
 
 
-def _rate(images: torch.Tensor, prototypes: torch.Tensor, cfg: PropagateConfig) -> torch.Tensor:
-    """(P,) the share of ``images`` on which each prototype occurs."""
-    windows = _windows(images, cfg.window)
-    return torch.stack([_close(w, prototypes, cfg.tolerance).any(0) for w in windows]
-                       ).float().mean(0)
-
-
-def _matched(images: torch.Tensor, prototypes: torch.Tensor, cfg: PropagateConfig) -> torch.Tensor:
-    """(N, H, W) bool: the pixels of every window matching a prototype."""
-    k, (h, w) = cfg.window, images.shape[-2:]
-    hits = _hits(images, prototypes, cfg).float()[:, None, :]  # (N, 1, L)
-    return F.fold(hits.expand(-1, k * k, -1).contiguous(), (h, w), k)[:, 0] > 0
+def _covered(hits: torch.Tensor, size: tuple[int, int], k: int) -> torch.Tensor:
+    """(N, H, W) bool: the pixels of every window with a hit (``hits`` (N, L))."""
+    columns = hits.float()[:, None, :].expand(-1, k * k, -1).contiguous()
+    return F.fold(columns, tuple(size), k)[:, 0] > 0
