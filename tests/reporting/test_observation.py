@@ -38,7 +38,8 @@ def test_the_section_has_a_row_per_mined_model_and_criterion() -> None:
     assert "| round_2 | irrelevant | 0 | 100 / 0 | n/a | n/a | n/a | n/a | not measured |" in md
     metrics = report.metrics["confined_attack"]
     assert set(metrics) == {"adversarial", "round_2"}
-    assert metrics["adversarial"]["unstable"]["verdict"] == "inside the noise"
+    (first_seed,) = metrics["adversarial"].values()  # one seed: one entry per model
+    assert first_seed["unstable"]["verdict"] == "inside the noise"
 
 
 def test_no_section_without_comparisons() -> None:
@@ -60,7 +61,28 @@ def test_an_arms_own_mining_of_the_baseline_has_its_rows_after_the_baseline() ->
     report = build_report(dataclasses.replace(inputs, models=models,
                                               arm_baselines={"paper": baseline}), ReportConfig())
     assert list(report.metrics["confined_attack"]) == ["adversarial", "paper.adversarial", "round_2"]
-    assert report.metrics["confined_attack"]["paper.adversarial"]["spurious"]["verdict"] == \
+    (own_seed,) = report.metrics["confined_attack"]["paper.adversarial"].values()
+    assert own_seed["spurious"]["verdict"] == \
         "inside the noise"
     assert ("| paper.adversarial | spurious | 90 | 8 / 2 | 10.0 | 55.0 | 57.0 | +2.0 [-2.0, +6.0] "
             "| inside the noise |") in report.markdown
+
+
+def test_several_seeds_give_a_row_and_a_metrics_entry_per_seed() -> None:
+    """Each seed's comparison is shown (seed column) and recorded under its seed's label."""
+    inputs = run_inputs()
+    second = comparison()
+    second["criteria"]["spurious"] = criterion(0.58, 0.59, -0.03, 0.05, "inside the noise")
+    models = {name: (dataclasses.replace(result, confined=comparison(), seed=0),
+                     dataclasses.replace(result, confined=second, seed=1))
+              if name == "adversarial" else result for name, result in inputs.models.items()}
+    report = build_report(dataclasses.replace(inputs, models=models), ReportConfig())
+    md = report.markdown
+    assert "One row per seed" in md
+    assert ("| adversarial | seed_0 | spurious | 90 | 8 / 2 | 10.0 | 50.0 | 60.0 | "
+            "+10.0 [+4.0, +16.0] | disproportionately vulnerable |") in md
+    assert ("| adversarial | seed_1 | spurious | 90 | 8 / 2 | 10.0 | 58.0 | 59.0 | "
+            "+1.0 [-3.0, +5.0] | inside the noise |") in md
+    by_seed = report.metrics["confined_attack"]["adversarial"]
+    assert list(by_seed) == ["seed_0", "seed_1"]
+    assert by_seed["seed_1"]["spurious"]["verdict"] == "inside the noise"

@@ -15,29 +15,34 @@ from limeguard.reporting.tables import md_table, pct
 from limeguard.reporting.view import RunView
 
 
-def comparisons(view: RunView) -> dict[str, Mapping[str, Any]]:
-    """Mined model -> its confined-attack comparison (first seed), in the report's model order;
-    the AT baseline as each arm that mines it itself mined it (``<arm>.adversarial``: its own
-    spurious set) right after the AT baseline."""
+def comparisons(view: RunView) -> dict[str, list[tuple[str, Mapping[str, Any]]]]:
+    """Mined model -> its confined-attack comparison per seed (seed label, comparison), in the
+    report's model order; the AT baseline as each arm that mines it itself mined it
+    (``<arm>.adversarial``: its own spurious set) right after the AT baseline."""
     order = view.ordered
     at = order.index(view.cfg.adversarial) + 1 if view.cfg.adversarial in order else len(order)
     results = {**view.models, **view.arm_baselines}
     names = [*order[:at], *view.arm_baselines, *order[at:]]
-    found = {name: results[name][0].confined for name in names}
-    return {name: comp for name, comp in found.items()
-            if comp is not None and comp.get("enabled", True)}
+    found = {name: [(_seed(r, i), r.confined) for i, r in enumerate(results[name])
+                    if r.confined is not None and r.confined.get("enabled", True)]
+             for name in names}
+    return {name: per_seed for name, per_seed in found.items() if per_seed}
 
 
 def rows(view: RunView) -> list[list[Any]]:
-    """One table row per mined model x criterion."""
+    """One table row per mined model x seed x criterion (the seed column with several seeds)."""
+    comps = comparisons(view)
+    several = any(len(per_seed) > 1 for per_seed in comps.values())
     out = []
-    for name, comp in comparisons(view).items():
-        for criterion, c in comp.get("criteria", {}).items():
-            left = f"{c.get('n_no_flags', 0)} / {c.get('n_unmatched', 0)}"
-            out.append([name, criterion, c.get("n_images", 0), left, pct(c.get("pixel_share")),
-                        pct(c.get("robust_accuracy_flagged")),
-                        pct(c.get("robust_accuracy_random")), _interval(c),
-                        c.get("verdict", "not measured")])
+    for name, per_seed in comps.items():
+        for seed, comp in per_seed:
+            for criterion, c in comp.get("criteria", {}).items():
+                left = f"{c.get('n_no_flags', 0)} / {c.get('n_unmatched', 0)}"
+                out.append([name, *([seed] if several else []), criterion, c.get("n_images", 0),
+                            left, pct(c.get("pixel_share")),
+                            pct(c.get("robust_accuracy_flagged")),
+                            pct(c.get("robust_accuracy_random")), _interval(c),
+                            c.get("verdict", "not measured")])
     return out
 
 
@@ -46,7 +51,8 @@ def section(view: RunView) -> str:
     comps = comparisons(view)
     if not comps:
         return ""
-    cfg = next(iter(comps.values())).get("config", {})
+    several = any(len(per_seed) > 1 for per_seed in comps.values())
+    cfg = next(iter(comps.values()))[0][1].get("config", {})
     level = 100 * float(cfg.get("level", 0.95))
     intro = (
         "## The paper's observation, measured\n\n"
@@ -61,24 +67,32 @@ def section(view: RunView) -> str:
         "to match. *No image broken*: neither attack changed a prediction (the interval [0, 0] says "
         "nothing). *spurious* is the set refinement uses (on `<arm>.adversarial`, the AT baseline "
         "as an arm that mines it itself mined it, that arm's own set); *planted cue* (planted-cue runs) "
-        "attacks the cue's own pixels, the known answer. First seed only.")
-    table = md_table(["mined model", "criterion", "images", "left out", "pixels flagged (%)",
-                      "robust, flagged (%)", "robust, random (%)", "difference (points)",
-                      "verdict"], rows(view))
+        "attacks the cue's own pixels, the known answer. "
+        + ("One row per seed: each seed's models are attacked on the same images." if several
+           else ""))
+    table = md_table(["mined model", *(["seed"] if several else []), "criterion", "images",
+                      "left out", "pixels flagged (%)", "robust, flagged (%)",
+                      "robust, random (%)", "difference (points)", "verdict"], rows(view))
     return intro + "\n\n" + table
 
 
 def metrics(view: RunView) -> dict[str, Any] | None:
-    """The metrics entry: per mined model and criterion, the two robust accuracies, the
-    difference with its interval and the verdict (None without comparisons)."""
+    """The metrics entry: per mined model, seed (its label) and criterion, the two robust
+    accuracies, the difference with its interval and the verdict (None without comparisons)."""
     comps = comparisons(view)
     if not comps:
         return None
     keys = ("n_images", "n_no_flags", "n_unmatched", "robust_accuracy_flagged",
             "robust_accuracy_random", "difference", "low", "high", "verdict")
-    return {name: {criterion: {k: c.get(k) for k in keys}
-                   for criterion, c in comp.get("criteria", {}).items()}
-            for name, comp in comps.items()}
+    return {name: {seed: {criterion: {k: c.get(k) for k in keys}
+                          for criterion, c in comp.get("criteria", {}).items()}
+                   for seed, comp in per_seed}
+            for name, per_seed in comps.items()}
+
+
+def _seed(result: Any, index: int) -> str:
+    """The seed's label: ``seed_<k>`` (``#<i>``: the i-th result when its seed is unknown)."""
+    return f"seed_{result.seed}" if result.seed is not None else f"#{index}"
 
 
 def _interval(c: Mapping[str, Any]) -> str:
