@@ -29,10 +29,10 @@ def comparisons(view: RunView) -> dict[str, list[tuple[str, Mapping[str, Any]]]]
     return {name: per_seed for name, per_seed in found.items() if per_seed}
 
 
-def rows(view: RunView) -> list[list[Any]]:
-    """One table row per mined model x seed x criterion (the seed column with several seeds)."""
-    comps = comparisons(view)
-    several = any(len(per_seed) > 1 for per_seed in comps.values())
+def rows(comps: Mapping[str, list[tuple[str, Mapping[str, Any]]]],
+         several: bool) -> list[list[Any]]:
+    """One table row per mined model x seed x criterion of ``comps`` (:func:`comparisons`), with
+    the seed column when ``several``."""
     out = []
     for name, per_seed in comps.items():
         for seed, comp in per_seed:
@@ -72,7 +72,7 @@ def section(view: RunView) -> str:
            else ""))
     table = md_table(["mined model", *(["seed"] if several else []), "criterion", "images",
                       "left out", "pixels flagged (%)", "robust, flagged (%)",
-                      "robust, random (%)", "difference (points)", "verdict"], rows(view))
+                      "robust, random (%)", "difference (points)", "verdict"], rows(comps, several))
     return intro + "\n\n" + table
 
 
