@@ -67,3 +67,18 @@ def test_a_catalog_without_node_timings_records_nothing(tmp_path: Path) -> None:
     hooks.before_node_run(node)
     hooks.after_node_run(node, catalog)
     assert not list(tmp_path.iterdir())
+
+
+def test_a_run_of_one_stage_knows_every_stage_s_nodes() -> None:
+    """`kedro run --pipelines report` (a DVC stage) loads only `report` into Kedro's registry; the
+    other stages' timings must survive it."""
+    from kedro.framework.project import configure_project, pipelines
+
+    configure_project("limeguard")
+    pipelines.set_requested(["report"])
+    try:
+        assert {n.name for p in pipelines.values() for n in p.nodes} == {"build_run_report"}
+        known = timing._registered_node_names()
+    finally:
+        pipelines.set_requested(None)
+    assert {"build_run_report", "adversarial.mine_model", "train_matched_control"} <= known

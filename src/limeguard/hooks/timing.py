@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import importlib
+import pkgutil
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
@@ -64,14 +66,22 @@ def _utc_now() -> str:
 
 
 def _registered_node_names() -> frozenset[str] | None:
-    """Every node name of every registered pipeline; None outside a configured Kedro project."""
-    from kedro.framework.project import pipelines
+    """Every node name of every pipeline package of the configured project; None outside one.
+
+    The whole DAG, not Kedro's registry: Kedro 1.7 loads only the pipelines that ``kedro run
+    --pipelines`` names, so a DVC stage's run would drop every other stage's nodes."""
+    from kedro.framework.project import PACKAGE_NAME
 
     try:
-        names = frozenset(n.name for p in pipelines.values() for n in p.nodes)
-    except Exception:  # noqa: BLE001 - no project configured (a bare catalog, a unit test)
+        package = importlib.import_module(f"{PACKAGE_NAME}.pipelines")
+    except (ImportError, TypeError):  # no project configured, or one without pipeline packages
         return None
-    return names or None  # an unconfigured project registers nothing
+    names: set[str] = set()
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        if hasattr(module, "create_pipeline"):
+            names.update(n.name for n in module.create_pipeline().nodes)
+    return frozenset(names) or None
 
 
 @functools.cache
