@@ -3,6 +3,9 @@ training recipe's attack."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import pandas as pd
 import pytest
 import torch
 
@@ -33,6 +36,19 @@ def test_one_epoch_on_64_images() -> None:
     assert 0 < result.masked_pixel_share < 1
     after = list(result.model.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(after, before, strict=True))
+
+
+def test_a_resumed_run_reports_the_terms_of_every_epoch(tmp_path) -> None:
+    """A rerun over a finished checkpoint trains nothing, yet returns the same per-epoch terms
+    (a round's round_info.json must not depend on whether it resumed)."""
+    tx, ty = images(64, seed=1)
+    masks, cfg = random_masks(64, seed=3), dataclasses.replace(TRAIN, epochs=2)
+    first = refine_model(tiny_net(), tx, ty, tx[:16], ty[:16], masks, None, REFINE, cfg,
+                         checkpoint_dir=tmp_path, progress=False)  # fmt: skip
+    again = refine_model(tiny_net(), tx, ty, tx[:16], ty[:16], masks, None, REFINE, cfg,
+                         checkpoint_dir=tmp_path, progress=False)  # fmt: skip
+    assert list(first.terms["epoch"]) == [0, 1]
+    pd.testing.assert_frame_equal(again.terms, first.terms)
 
 
 def test_empty_masks_set_the_flag() -> None:

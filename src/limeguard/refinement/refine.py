@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 import torch
 from torch import nn
 
@@ -22,19 +20,17 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class RefineResult(TrainResult):
-    """A :class:`TrainResult` plus what the report needs about the round.
+    """A :class:`TrainResult` plus what the report needs about the round. Its ``terms``: one row
+    per epoch, ``epoch`` and ``term_<name>``, the mean weighted value of each computed term
+    (``adversarial`` or ``base``, ``masking``, ``regularization``).
 
     Attributes:
         empty_spurious_set: no pixel of the training split was flagged; masking and
             regularization contributed 0 and the round was adversarial fine-tuning.
-        terms: one row per epoch of this call: ``epoch`` and ``term_<name>``, the mean weighted
-            value of each computed term (``adversarial`` or ``base``, ``masking``,
-            ``regularization``). Epochs resumed from a checkpoint are absent.
         masked_pixel_share: mean of the masks over the training split, in [0, 1].
     """
 
     empty_spurious_set: bool = False
-    terms: pd.DataFrame = field(default_factory=pd.DataFrame)
     masked_pixel_share: float = 0.0
 
 
@@ -81,22 +77,13 @@ def refine_model(
     check_mask_shape(train_x, masks, ("train_x", "masks"))
     _warn_if_attack_kind_differs(refine_cfg, train_cfg)
     loss = RefinementLoss(refine_cfg, masks, sensitivity, attack=train_cfg.attack)
-    rows: list[dict[str, Any]] = []
-
-    def collect(epoch: int, _model: nn.Module, row: dict[str, Any]) -> None:
-        terms = loss.pop_term_means()
-        rows.append({"epoch": epoch, **terms})
-        log.info("refine epoch %d terms: %s", epoch + 1,
-                 " ".join(f"{k}={v:.4g}" for k, v in terms.items()))  # fmt: skip
-
     result = train_model(
         model, train_x, train_y, val_x, val_y, train_cfg, device, checkpoint_dir,
-        progress=progress, batch_loss=loss, evaluator=evaluator, on_epoch_end=collect,
+        progress=progress, batch_loss=loss, evaluator=evaluator,
     )  # fmt: skip
     return RefineResult(
-        result.model, result.history, result.best_epoch, result.stop_reason,
-        empty_spurious_set=loss.empty_spurious_set, terms=pd.DataFrame(rows),
-        masked_pixel_share=float(loss.masks.mean()),
+        result.model, result.history, result.best_epoch, result.stop_reason, result.terms,
+        empty_spurious_set=loss.empty_spurious_set, masked_pixel_share=float(loss.masks.mean()),
     )  # fmt: skip
 
 

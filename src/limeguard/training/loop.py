@@ -6,7 +6,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +49,16 @@ class TrainResult:
         history: one row per epoch, columns :data:`HISTORY_COLUMNS`.
         best_epoch: 0-based epoch whose weights are the best (-1 when none was validated).
         stop_reason: ``completed``, ``early_stopping`` or ``catastrophic_overfitting``.
+        terms: one row per epoch when the batch loss reports its terms (``pop_term_means``, e.g.
+            the refinement loss): ``epoch`` and each term's mean; resumed epochs included (the
+            terms are part of the checkpointed history). Empty otherwise.
     """
 
     model: nn.Module
     history: pd.DataFrame
     best_epoch: int
     stop_reason: str | None
+    terms: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def train_model(
@@ -169,6 +173,8 @@ class _Run:
         train_seconds = time.perf_counter() - start
         clean, pgd = self.ranks.agree(self.evaluator(self.model, self.val_x, self.val_y))
         row = self._row(epoch, sums, clean, pgd, train_seconds, time.perf_counter() - start)
+        if hasattr(self.batch_loss, "pop_term_means"):  # kept in the checkpoint with the row
+            row["terms"] = self.batch_loss.pop_term_means()
         self._select(epoch, row, clean, pgd, collapsed)
         state.history.append(row)
         state.epoch = epoch + 1
@@ -319,7 +325,8 @@ class _Run:
         self.ranks.unwrap(self.model)
         self.model.eval()
         history = pd.DataFrame(state.history, columns=list(HISTORY_COLUMNS))
-        return TrainResult(self.model, history, state.best_epoch, state.stop_reason)
+        terms = pd.DataFrame([{"epoch": r["epoch"], **r["terms"]} for r in state.history if "terms" in r])
+        return TrainResult(self.model, history, state.best_epoch, state.stop_reason, terms)
 
 
 def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -341,5 +348,6 @@ def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def _fmt(row: dict[str, Any]) -> str:
     keys = ("train_loss", "train_acc", "val_clean_acc", "val_pgd_acc", "lr", "seconds")
-    return " ".join(f"{k}={row[k]:.4g}" for k in keys)
+    values = {**{k: row[k] for k in keys}, **row.get("terms", {})}
+    return " ".join(f"{k}={v:.4g}" for k, v in values.items())
 
