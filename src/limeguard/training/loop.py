@@ -15,12 +15,7 @@ import torch
 from torch import nn
 
 from limeguard.runtime import progress as progress_bar
-from limeguard.training.checkpoint import (
-    TrainState,
-    data_fingerprint,
-    load_checkpoint,
-    save_checkpoint,
-)
+from limeguard.training.checkpoint import TrainState, data_fingerprint, load_checkpoint, save_checkpoint
 from limeguard.training.config import TrainConfig
 from limeguard.training.distributed import RankContext
 from limeguard.training.errors import check_finite_losses, check_training_data
