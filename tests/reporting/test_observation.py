@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from limeguard.reporting import ReportConfig, build_report
 from tests.reporting.synthetic import run_inputs
 
@@ -86,3 +88,36 @@ def test_several_seeds_give_a_row_and_a_metrics_entry_per_seed() -> None:
     by_seed = report.metrics["confined_attack"]["adversarial"]
     assert list(by_seed) == ["seed_0", "seed_1"]
     assert by_seed["seed_1"]["spurious"]["verdict"] == "inside the noise"
+
+
+def test_seeds_within_noise_alone_can_agree_when_pooled() -> None:
+    """Three seeds each inside the noise (+4, +5, +6 points, intervals reaching 0) pool into a mean
+    of +5 whose Student-t interval over seeds (t_0.975,2 = 4.303, sd 1 point) lies above 0; a
+    criterion no seed measured is pooled as not measured."""
+    inputs = run_inputs()
+    seeds = []
+    for k, random in enumerate((0.54, 0.55, 0.56)):
+        comp = comparison()
+        comp["criteria"]["spurious"] = criterion(0.50, random, -0.01, 0.10, "inside the noise")
+        seeds.append(dataclasses.replace(inputs.models["adversarial"], confined=comp, seed=k))
+    models = {**inputs.models, "adversarial": tuple(seeds)}
+    report = build_report(dataclasses.replace(inputs, models=models), ReportConfig())
+    pooled = report.metrics["confined_attack_pooled"]["adversarial"]
+    spurious = pooled["spurious"]
+    assert spurious["difference"] == pytest.approx(0.05)
+    assert spurious["low"] == pytest.approx(0.05 - 4.303 * 0.01 / 3 ** 0.5, abs=1e-4)
+    assert spurious["verdict"] == "disproportionately vulnerable"
+    assert (spurious["n_measured"], spurious["n_flagged_more_vulnerable"]) == (3, 3)
+    assert pooled["irrelevant"] == {"n_seeds": 3, "n_measured": 0, "n_flagged_more_vulnerable": 0,
+                                    "verdict": "not measured"}
+    assert ("| adversarial | spurious | 3 of 3 | 3 | +5.0 [+2.5, +7.5] | "
+            "disproportionately vulnerable |") in report.markdown
+
+
+def test_one_seed_has_no_pooled_entry() -> None:
+    inputs = run_inputs()
+    models = {**inputs.models,
+              "adversarial": dataclasses.replace(inputs.models["adversarial"], confined=comparison())}
+    report = build_report(dataclasses.replace(inputs, models=models), ReportConfig())
+    assert "confined_attack" in report.metrics and "confined_attack_pooled" not in report.metrics
+    assert "Pooled over seeds" not in report.markdown

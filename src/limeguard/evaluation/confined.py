@@ -21,7 +21,7 @@ from torch import nn
 
 from limeguard.attacks.pgd import PGD, model_mode
 from limeguard.evaluation.config import ConfinedConfig
-from limeguard.evaluation.paired import PairedDifference, paired_difference
+from limeguard.evaluation.paired import paired_difference
 
 DIRECTION = ("difference = robust accuracy under the random-region attack - under the "
              "flagged-region attack (fractions); > 0: the flagged pixels are more vulnerable")
@@ -105,11 +105,11 @@ def confined_correct(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     return out
 
 
-def verdict(diff: PairedDifference) -> str:
-    """Plain words for the interval of ``random - flagged`` robust accuracy."""
-    if diff.low > 0:
+def verdict(low: float, high: float) -> str:
+    """Plain words for the interval [low, high] of ``random - flagged`` robust accuracy."""
+    if low > 0:
         return VERDICTS[0]
-    if diff.high < 0:
+    if high < 0:
         return VERDICTS[1]
     return VERDICTS[2]
 
@@ -136,7 +136,7 @@ def compare_region(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
             "robust_accuracy_random": float(rand.mean()),
             "robust_accuracy_random_draws": rand.mean(1).tolist(),
             "difference": diff.diff, "low": diff.low, "high": diff.high, "level": diff.level,
-            "verdict": VERDICTS[4] if _unbroken(ok, flag, rand) else verdict(diff)}
+            "verdict": VERDICTS[4] if _unbroken(ok, flag, rand) else verdict(diff.low, diff.high)}
 
 
 def _unbroken(correct: torch.Tensor, flagged: np.ndarray, random: np.ndarray) -> bool:

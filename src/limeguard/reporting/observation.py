@@ -2,14 +2,20 @@
 
 Per mined model and criterion, robust accuracy under PGD confined to the flagged pixels against
 the same attack confined to as many pixels of unflagged superpixels of the same images
-(``limeguard.evaluation.confined``). Left out when no mined model carries the comparison.
+(``limeguard.evaluation.confined``), per seed and, with several seeds, pooled over them. Left
+out when no mined model carries the comparison.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+from scipy.stats import t as student_t
+
+from limeguard.evaluation.confined import VERDICTS, verdict
 from limeguard.reporting.numbers import finite
 from limeguard.reporting.tables import md_table, pct
 from limeguard.reporting.view import RunView
@@ -46,6 +52,42 @@ def rows(comps: Mapping[str, list[tuple[str, Mapping[str, Any]]]],
     return out
 
 
+def pooled(comps: Mapping[str, list[tuple[str, Mapping[str, Any]]]],
+           level: float) -> dict[str, dict[str, dict[str, Any]]]:
+    """Mined model -> criterion -> its seeds' differences pooled (:func:`pool`)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, per_seed in comps.items():
+        diffs: dict[str, list[float]] = {}
+        for _, comp in per_seed:
+            for criterion, c in comp.get("criteria", {}).items():
+                measured = [float(c["difference"])] if finite(c.get("difference")) else []
+                diffs.setdefault(criterion, []).extend(measured)
+        out[name] = {criterion: pool(d, len(per_seed), level) for criterion, d in diffs.items()}
+    return out
+
+
+def pool(diffs: Sequence[float], n_seeds: int, level: float) -> dict[str, Any]:
+    """The mean of the seeds' ``random - flagged`` differences with a Student-t interval over
+    seeds (at least two measured), how many seeds were measured and how many found the flagged
+    pixels the more vulnerable."""
+    out: dict[str, Any] = {"n_seeds": n_seeds, "n_measured": len(diffs),
+                           "n_flagged_more_vulnerable": sum(d > 0 for d in diffs)}
+    if len(diffs) < 2:
+        return {**out, "verdict": VERDICTS[3]}
+    d = np.asarray(diffs, dtype=float)
+    half = float(student_t.ppf((1 + level) / 2, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d)))
+    mean = float(d.mean())
+    return {**out, "difference": mean, "low": mean - half, "high": mean + half, "level": level,
+            "verdict": verdict(mean - half, mean + half)}
+
+
+def pooled_rows(pools: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> list[list[Any]]:
+    """One table row per mined model x criterion of ``pools`` (:func:`pooled`)."""
+    return [[name, criterion, f"{p['n_measured']} of {p['n_seeds']}",
+             p["n_flagged_more_vulnerable"], _interval(p), p["verdict"]]
+            for name, by_criterion in pools.items() for criterion, p in by_criterion.items()]
+
+
 def section(view: RunView) -> str:
     """The Markdown section (empty when no mined model has the comparison)."""
     comps = comparisons(view)
@@ -73,7 +115,19 @@ def section(view: RunView) -> str:
     table = md_table(["mined model", *(["seed"] if several else []), "criterion", "images",
                       "left out", "pixels flagged (%)", "robust, flagged (%)",
                       "robust, random (%)", "difference (points)", "verdict"], rows(comps, several))
-    return intro + "\n\n" + table
+    return intro + "\n\n" + (_pooled_table(comps, level / 100) if several else "") + table
+
+
+def _pooled_table(comps: Mapping[str, list[tuple[str, Mapping[str, Any]]]], level: float) -> str:
+    intro = (
+        f"**Pooled over seeds**: the mean of the seeds' differences with its {100 * level:g}% "
+        "Student-t interval over seeds (at least two measured). Every seed's models are attacked "
+        "on the same images, so the interval covers the variation between training runs, attack "
+        "starts and random draws, not the choice of those images. *Flagged more vulnerable*: "
+        "the seeds whose difference is above 0.")
+    table = md_table(["mined model", "criterion", "seeds measured", "flagged more vulnerable",
+                      "mean difference (points)", "verdict"], pooled_rows(pooled(comps, level)))
+    return intro + "\n\n" + table + "\n\n**Per seed**:\n\n"
 
 
 def metrics(view: RunView) -> dict[str, Any] | None:
@@ -88,6 +142,15 @@ def metrics(view: RunView) -> dict[str, Any] | None:
                           for criterion, c in comp.get("criteria", {}).items()}
                    for seed, comp in per_seed}
             for name, per_seed in comps.items()}
+
+
+def pooled_metrics(view: RunView) -> dict[str, Any] | None:
+    """The metrics entry of the pooled comparisons (None with fewer than two seeds)."""
+    comps = comparisons(view)
+    if not any(len(per_seed) > 1 for per_seed in comps.values()):
+        return None
+    level = float(next(iter(comps.values()))[0][1].get("config", {}).get("level", 0.95))
+    return pooled(comps, level)
 
 
 def _seed(result: Any, index: int) -> str:

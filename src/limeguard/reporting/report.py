@@ -61,10 +61,11 @@ def build_metrics(view: RunView, claims: list[Claim], provenance: Any,
     best, key = best_round(view)
     prov = provenance or {}
     planted_cue = planted.metrics(view)
-    confined = observation.metrics(view)
+    confined, pooled = observation.metrics(view), observation.pooled_metrics(view)
     return to_jsonable({
         **({"planted_cue": planted_cue} if planted_cue else {}),
         **({"confined_attack": confined} if confined else {}),
+        **({"confined_attack_pooled": pooled} if pooled else {}),
         "data": {"source": view.manifest.get("source"), "description": view.caption,
                  "jpeg_mirror": view.mirror, "counts": dict(view.manifest.get("counts") or {})},
         "headline_eps_255": view.cfg.headline_eps_255,
