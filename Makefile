@@ -56,7 +56,7 @@ paper-smoke: install
 	$(PY) -m limeguard.derived_env conf/paper_smoke.yml
 	KEDRO_ENV=paper_smoke $(KEDRO) run --pipelines refine --env paper_smoke$(if $(SMOKE_DEVICE), --params runtime.device=$(SMOKE_DEVICE))
 
-# the benchmark scale: the job on 3 seeds, AutoAttack on 5,000 test images (files under data/bench/)
+# the benchmark scale: the job on 12 seeds (about 4 h here), AutoAttack on 5,000 test images (files under data/bench/)
 bench: install
 	KEDRO_ENV=bench $(KEDRO) run --pipelines seeds --env bench
 
