@@ -296,7 +296,7 @@ def section_provenance(view: RunView, provenance: Mapping[str, Any] | None) -> s
     commits = provenance.get("seed_commits") or {}
     lines += [f"- Git commit: `{provenance.get('git_commit', 'unknown')}`"
               + (" (uncommitted changes)" if dirty else "") + " (this report)",
-              "- Commits the models were made at: " + ("; ".join(
+              "- Commits each seed's nodes last ran at (training, mining, attacks): " + ("; ".join(
                   f"{seed}: " + ", ".join(f"`{c}`" for c in found)
                   for seed, found in commits.items()) or "n/a (no node record)"),
               f"- Seeds: {_inline(provenance.get('seeds'))}",
