@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 from limeguard.reporting import collect_provenance, stage_of, wall_time_by_stage
 from limeguard.reporting.provenance import LIBRARIES
@@ -45,6 +46,25 @@ def test_commit_label(tmp_path, monkeypatch):
     assert provenance.commit_label() == "abc123-dirty"
     monkeypatch.setattr(provenance, "git_state", lambda repo=None: ("abc123", False))
     assert provenance.commit_label() == "abc123"
+
+
+def test_a_rewritten_dvc_lock_is_not_an_uncommitted_change(tmp_path):
+    from limeguard.reporting.provenance import git_state
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path,
+                       check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "dvc.lock").write_text("a\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "code.py").write_text("x = 1\n")
+    git("add", ".")
+    git("commit", "-qm", "start")
+    (tmp_path / "dvc.lock").write_text("b\n")
+    assert git_state(tmp_path / "src")[1] is False
+    (tmp_path / "src" / "code.py").write_text("x = 2\n")
+    assert git_state(tmp_path / "src")[1] is True
 
 
 def test_config_keeps_non_finite_values_and_unwraps_numpy():

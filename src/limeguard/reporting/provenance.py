@@ -110,12 +110,17 @@ def seed_commits(record: Mapping[str, Mapping[str, Any]], runtime: Mapping[str, 
 
 
 def git_state(repo: str | Path | None = None) -> tuple[str, bool | None]:
-    """(commit hash or "unknown", whether tracked files differ from it; None if unknown)."""
+    """(commit hash or "unknown", whether tracked files differ from it; None if unknown).
+
+    ``dvc.lock`` does not count: ``dvc repro`` rewrites it after every stage, so a later stage would
+    otherwise always see its own run as uncommitted changes.
+    """
     cwd = str(repo) if repo is not None else None
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
                                 text=True, timeout=20, check=True).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                 ":(top)", ":(top,exclude)dvc.lock"],
                                 cwd=cwd, capture_output=True, text=True, timeout=60, check=True)
     except (OSError, subprocess.SubprocessError) as err:
         log.info("no git commit recorded: %s", err)
